@@ -1,0 +1,75 @@
+"""The dataset contract every source follows.
+
+A `Dataset` is a fixed, seeded train/test split of float32 images `[N, C, H, W]` in [0, 1] with
+named per-sample labels (numeric arrays, one value per image). Sources whose images are drawn
+from known generative factors (shapes, faces) also expose a `FactorSource`, so metrics can render
+any factor combination on demand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from latentlab.errors import DatasetError
+
+
+class FactorSource(Protocol):
+    """A deterministic renderer over a discrete factor grid.
+
+    `factor_sizes[k]` is the number of values factor k takes; a factor row is integer indices
+    `[K]` with `0 <= f[k] < factor_sizes[k]`.
+    """
+
+    factor_names: list[str]
+    factor_sizes: list[int]
+
+    def factor_values(self, k: int) -> np.ndarray:
+        """The real value of each index of factor k, `[factor_sizes[k]]`."""
+
+    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Uniform random factor rows, int64 `[n, K]`."""
+
+    def render(self, factors: np.ndarray) -> torch.Tensor:
+        """Images for factor rows `[n, K]` -> float32 `[n, C, H, W]` in [0, 1]; deterministic."""
+
+
+@dataclass
+class Dataset:
+    """A train/test split with labels.
+
+    labels_*: name -> array `[N]` (float or int). `categories` maps a categorical label to the
+    names of its values (e.g. "shape" -> ["square", "ellipse", "heart"]).
+    """
+
+    name: str
+    x_train: torch.Tensor
+    x_test: torch.Tensor
+    labels_train: dict[str, np.ndarray] = field(default_factory=dict)
+    labels_test: dict[str, np.ndarray] = field(default_factory=dict)
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    factors: FactorSource | None = None
+    description: str = ""
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image."""
+        c, h, w = self.x_train.shape[1:]
+        return int(c), int(h), int(w)
+
+    def split(self, which: str) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+        if which == "train":
+            return self.x_train, self.labels_train
+        if which == "test":
+            return self.x_test, self.labels_test
+        raise DatasetError(f"unknown split {which!r}: expected 'train' or 'test'")
+
+
+def seeded_split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed permutation split of range(n) -> (train_idx, test_idx), both sorted."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(n * test_fraction))
+    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
