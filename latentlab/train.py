@@ -13,9 +13,9 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -99,9 +99,9 @@ def _fit(model, cfg: TrainConfig, data: Dataset, state_dir: Path, progress, resu
         record = {"epoch": epoch + 1, "train_loss": running / steps_per_epoch,
                   "seconds": round(time.perf_counter() - t0, 2), **model.evaluate(data.x_test)}
         history.append(record)
+        _save_state(state_dir, cfg, model, optimizers, gen, history)  # before the callback, which may stop us
         if progress:
             progress({"kind": "epoch", **record})
-        _save_state(state_dir, cfg, model, optimizers, gen, history)
     return history
 
 

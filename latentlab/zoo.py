@@ -58,6 +58,7 @@ def reconstruction_grid(ref, n: int = 32, seed: int = 0, nrow: int = 16) -> torc
     x = dataset_of(model).x_test
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
     originals, recons = x[idx], model.reconstruct(x[idx])
+    nrow = min(nrow, len(idx))
     rows = []
     for start in range(0, len(idx), nrow):
         rows += [originals[start:start + nrow], recons[start:start + nrow]]

@@ -44,7 +44,7 @@ BUILDERS = {"shapes": _shapes, "faces": _faces, "mnist": _mnist, "folder": _fold
 EMBEDDED = ("shapes", "faces", "mnist")
 
 
-def load_dataset(name: str, **options) -> Dataset:
+def load_dataset(name: str, /, **options) -> Dataset:
     """Build (or reuse) a dataset. Unknown names and options raise DatasetError."""
     if name not in BUILDERS:
         raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(BUILDERS)}")

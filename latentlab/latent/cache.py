@@ -1,0 +1,116 @@
+"""Latents of a dataset split, encoded once per checkpoint and kept on disk.
+
+Every file is keyed by the checkpoint's content hash (`model.info.hash`, sha256 over weights and
+config), so a retrained or edited checkpoint never reads another's latents or maps. Lookups try
+the checkpoint's own `cache/` folder first (where the zoo ships its precomputed latents and
+maps, so the first map in a fresh process needs neither the dataset nor a fit), then the user
+cache (`$LATENTLAB_CACHE`, default `~/.cache/latentlab`), where new results are written
+atomically. Arrays are .npz read with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentlab.errors import ConfigError
+from latentlab.latent.project import LatentMap, cached_map, params_key
+
+SPLITS = ("train", "test")
+
+
+@dataclass
+class LatentSet:
+    """Codes of one split: `z` float32 `[N, d]`, per-image reconstruction MSE `[N]`, labels."""
+
+    z: np.ndarray
+    recon_error: np.ndarray
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    split: str = "test"
+    hash: str = ""
+
+
+def user_cache_root() -> Path:
+    return Path(os.environ.get("LATENTLAB_CACHE", Path.home() / ".cache" / "latentlab"))
+
+
+def _dirs(model) -> list[Path]:
+    """Where to look, shipped first."""
+    return [Path(model.info.path) / "cache", user_cache_root() / model.info.name]
+
+
+def _latents_file(model, split: str) -> str:
+    return f"{model.info.hash}-latents-{split}.npz"
+
+
+def encode_split(model, split: str = "test", batch_size: int = 500, write_to: Path | None = None) -> LatentSet:
+    """Latents of a checkpoint's own dataset split, from cache or encoded (then cached)."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}: expected one of {SPLITS}")
+    name = _latents_file(model, split)
+    for d in _dirs(model):
+        if (d / name).exists():
+            return _read(d / name, split, model.info.hash)
+    from latentlab.zoo import dataset_of
+
+    x, labels = dataset_of(model).split(split)
+    z, err = encode_images(model, x, batch_size)
+    out = LatentSet(z, err, dict(labels), split, model.info.hash)
+    _write(Path(write_to or _dirs(model)[1]) / name, out)
+    return out
+
+
+@torch.inference_mode()
+def encode_images(model, x: torch.Tensor, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Codes `[N, d]` and per-image reconstruction MSE `[N]` of images `[N, C, H, W]`."""
+    zs, errs = [], []
+    for chunk in x.split(batch_size):
+        z = model.encode(chunk)
+        zs.append(z)
+        errs.append((model.decode(z) - chunk).pow(2).flatten(1).mean(1))
+    return torch.cat(zs).numpy().astype(np.float32), torch.cat(errs).numpy().astype(np.float32)
+
+
+def _read(path: Path, split: str, digest: str) -> LatentSet:
+    with np.load(path, allow_pickle=False) as npz:
+        labels = {k[7:]: npz[k] for k in npz.files if k.startswith("labels.")}
+        return LatentSet(npz["z"], npz["recon_error"], labels, split, digest)
+
+
+def _write(path: Path, latents: LatentSet) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {"z": latents.z, "recon_error": latents.recon_error}
+    arrays.update({f"labels.{k}": np.asarray(v) for k, v in latents.labels.items()})
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+DEFAULT_PARAMS = {"pca": {}, "umap": {"n_neighbors": 15, "min_dist": 0.1}, "tsne": {"perplexity": 30}}
+
+
+def latent_map(model, method: str = "pca", split: str = "test", write_to: Path | None = None,
+               **params) -> tuple[LatentMap, np.ndarray]:
+    """A 2-D map of a split's latents (shipped, cached, or fitted and cached) and its embedding.
+
+    With no params the method's DEFAULT_PARAMS are used, which are the ones the zoo ships.
+    """
+    params = params or dict(DEFAULT_PARAMS.get(method, {}))
+    key = f"{model.info.hash}-{split}-{params_key(method, **params)}"
+    for d in _dirs(model):
+        if (d / key / "map.json").exists():
+            fitted = LatentMap.load(d / key)
+            return fitted, fitted.embedding_
+    z = encode_split(model, split, write_to=write_to).z
+    fitted = cached_map(write_to or _dirs(model)[1], key, z, method, **params)
+    return fitted, fitted.embedding_

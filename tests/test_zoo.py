@@ -1,0 +1,54 @@
+"""Every shipped checkpoint: its config is one committed file, it fits the size budget, it loads,
+and it reconstructs its test split within the MSE recorded in training.json."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import latentlab
+from latentlab.checkpoint import ZOO_DIR, zoo_names
+from latentlab.zoo import dataset_of
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = zoo_names()
+
+
+def test_zoo_covers_every_embedded_dataset_and_family():
+    have = {(json.loads((ZOO_DIR / n / "config.json").read_text())["dataset"]["name"],
+             json.loads((ZOO_DIR / n / "config.json").read_text())["label"].split(" ")[0]) for n in NAMES}
+    for ds in ("shapes", "faces", "mnist"):
+        for fam in ("AE", "VAE", "β-VAE", "PCA"):
+            assert (ds, fam) in have, f"zoo lacks {fam} on {ds}"
+    for ds in ("faces", "mnist"):
+        assert (ds, "DAE") in have
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkpoint_has_its_config_and_budget(name):
+    folder = ZOO_DIR / name
+    assert (ROOT / "configs" / f"{name}.json").exists()
+    assert (folder / "model.safetensors").stat().st_size <= 5 * 1024 * 1024
+    training = json.loads((folder / "training.json").read_text())
+    committed = json.loads((ROOT / "configs" / f"{name}.json").read_text())
+    assert training["config"]["model"] == {"args": {}, **committed["model"]}
+    assert training["seconds"] <= 15 * 60
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkpoint_reconstructs_test_split_within_recorded_mse(name):
+    model = latentlab.load(name)
+    x = dataset_of(model).x_test
+    recorded = model.info.test_metrics["mse"]
+    measured = model.evaluate(x)["mse"]
+    assert measured == pytest.approx(recorded, rel=1e-3, abs=1e-6)
+    with torch.inference_mode():
+        baseline = (x - x.mean(0)).pow(2).mean().item()  # predicting the mean image
+    assert measured < 0.6 * baseline
+
+
+def test_conv_ae_beats_pca_at_equal_latent_size_on_mnist():
+    ae, pca = latentlab.load("mnist_ae"), latentlab.load("mnist_pca")
+    assert ae.latent_dim == pca.latent_dim
+    assert ae.info.test_metrics["mse"] < 0.6 * pca.info.test_metrics["mse"]
