@@ -62,7 +62,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "TrainConfig":
+    def from_dict(cls, raw: dict) -> TrainConfig:
         if not isinstance(raw, dict):
             raise ConfigError("a training config must be a JSON object")
         raw = dict(raw)
@@ -74,7 +74,7 @@ class TrainConfig:
         return _build(cls, raw, "config")
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "TrainConfig":
+    def from_json(cls, path: str | Path) -> TrainConfig:
         path = Path(path)
         try:
             raw = json.loads(path.read_text())

@@ -34,7 +34,7 @@ class PCA(LatentModel):
         return {"image_shape": list(self.image_shape), "latent_dim": self.latent_dim}
 
     @torch.no_grad()
-    def fit(self, x: torch.Tensor, seed: int = 0) -> "PCA":
+    def fit(self, x: torch.Tensor, seed: int = 0) -> PCA:
         """Fit on images `[N, C, H, W]`; components ordered by explained variance, sign fixed so
         the largest-magnitude loading of each is positive (as scikit-learn's svd_flip)."""
         flat = x.flatten(1).double()
