@@ -1,0 +1,117 @@
+"""What every benchmark section shares: run sizes, where models come from, what a section returns.
+
+A section is a function `run(ctx) -> Section` in its own module. It loads zoo checkpoints through
+`ctx.load(name)` (None when the checkpoint is missing, so a half-trained zoo gives a partial report
+instead of a crash), writes images only under `ctx.docs_dir`, and returns markdown plus the raw
+numbers, which `__main__` assembles into BENCHMARKS.md and a JSON file.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from latentlab import checkpoint
+from latentlab.errors import LatentlabError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sample sizes and run lengths. `FULL` makes the committed report; `QUICK` is a smoke run."""
+
+    name: str = "full"
+    seed: int = 0
+    threads: int = 2
+    metric_samples: int = 10000  # MIG / DCI / SAP training sample (test sample: half)
+    vote_samples: int = 2000  # FactorVAE / BetaVAE votes or points (eval: half)
+    group_size: int = 64
+    traversal_steps: int = 9
+    anomaly_digits: tuple[int, ...] = tuple(range(10))
+    anomaly_epochs: int = 12
+    anomaly_batch: int = 32
+    probe_labels: tuple[int, ...] = (10, 100, 1000)
+    probe_seeds: tuple[int, ...] = (0, 1, 2)
+    restore_images: int = 200
+    restore_steps: int = 200
+    iwae_k: int = 500
+    iwae_ks: tuple[int, ...] = (1, 10, 100, 500)
+    peer_epochs: int = 30
+    peer_k: int = 500
+    ours_timing_epochs: int = 2
+    bench_train_steps: int = 10  # 0 skips scripts/bench_train.py (its PCA fits take a minute)
+
+
+FULL = Settings()
+QUICK = Settings(name="quick", threads=1, metric_samples=300, vote_samples=40, group_size=8,
+                 traversal_steps=5, anomaly_digits=(1, 8), anomaly_epochs=1, anomaly_batch=64,
+                 probe_labels=(10, 100), probe_seeds=(0,), restore_images=8, restore_steps=5,
+                 iwae_k=8, iwae_ks=(1, 8), peer_epochs=1, peer_k=8, ours_timing_epochs=1,
+                 bench_train_steps=0)
+
+
+@dataclass
+class Context:
+    """Run settings, the checkpoint folder (None: the shipped zoo) and the image output folder."""
+
+    settings: Settings
+    docs_dir: Path
+    zoo_dir: Path | None = None
+    docs_link: str = "docs"  # how BENCHMARKS.md refers to docs_dir
+    memo: dict = field(default_factory=dict)  # results one section shares with a later one
+
+    def load(self, name: str):
+        """A zoo model in eval mode, or None if that checkpoint does not exist (yet)."""
+        folder = (self.zoo_dir or checkpoint.ZOO_DIR) / name
+        if not (folder / "model.safetensors").exists():
+            return None
+        return checkpoint.load(folder if self.zoo_dir else name)
+
+    def image(self, filename: str) -> tuple[Path, str]:
+        """(path to write, markdown link) of an image in the docs folder."""
+        self.docs_dir.mkdir(parents=True, exist_ok=True)
+        return self.docs_dir / filename, f"{self.docs_link}/{filename}"
+
+
+def scratch_train(cfg, data):
+    """`latentlab.train.train` without a checkpoint. train() keeps per-epoch resume state under
+    its out_dir even when save=False, so point that at a temporary folder, never the zoo."""
+    import tempfile
+
+    from latentlab.train import train
+
+    with tempfile.TemporaryDirectory(prefix="latentlab-bench-") as tmp:
+        return train(cfg, out_dir=tmp, data=data, save=False)
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    body: str
+    data: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def run_section(key: str, title: str, fn, ctx: Context) -> Section:
+    """Run one section, timing it; an exception becomes a section that reports the error, so one
+    broken part never hides the others' numbers."""
+    started = time.perf_counter()
+    try:
+        section = fn(ctx)
+    except (LatentlabError, ImportError, RuntimeError, ValueError) as exc:
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        section = Section(key, title, f"**Not run: this section failed.**\n\n```\n{detail}\n```\n",
+                          {"error": detail})
+    section.seconds = time.perf_counter() - started
+    return section
+
+
+def missing(names) -> str:
+    """A markdown note listing checkpoints the section had to skip."""
+    names = list(names)
+    if not names:
+        return ""
+    return (f"\n_Skipped (checkpoint not found): {', '.join(f'`{n}`' for n in names)}. "
+            "Train them with `scripts/train_zoo.sh` and rerun._\n")
