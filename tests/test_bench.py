@@ -152,7 +152,7 @@ def test_quick_run_writes_every_section(quick_report):
 
 def test_quick_run_numbers_are_in_range(quick_report):
     root, _ = quick_report
-    raw = json.loads((root / "docs" / "benchmarks.json").read_text())
+    raw = {k: v["data"] for k, v in json.loads((root / "docs" / "benchmarks.json").read_text()).items()}
     for r in raw["disentanglement"]["metrics"].values():
         assert all(0 <= r[m] <= 1 for m in disentangle.METRICS)
     for res in raw["anomaly"]["auroc"].values():
@@ -169,3 +169,13 @@ def test_quick_run_images_are_small_pngs(quick_report):
     assert any(p.name.startswith("anomaly_") for p in pngs)
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size < 200_000
+
+
+def test_update_rerenders_with_notes_and_keeps_sections(quick_report):
+    root, _ = quick_report
+    before = (root / "BENCH.md").read_text()
+    (root / "docs" / "notes_anomaly.md").write_text("The 1s look like 1s.")
+    main(["--quick", "--zoo", str(root / "zoo"), "--out", str(root / "BENCH.md"), "--update"])
+    after = (root / "BENCH.md").read_text()
+    assert "The 1s look like 1s." in after and "notes_anomaly.md" in after
+    assert after.count("\n## ") == before.count("\n## ")

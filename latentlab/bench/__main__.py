@@ -3,6 +3,7 @@
     python -m latentlab.bench                 # the committed report: BENCHMARKS.md + docs/*.png
     python -m latentlab.bench --quick         # smoke run, tiny sizes, into artifacts/bench-quick/
     python -m latentlab.bench --sections probes,likelihood   # some sections only
+    python -m latentlab.bench --update --sections peer       # rerun one, keep the others
 
 Heavy: the full run trains 20 small one-class models and a pythae VAE and samples ~2M sprite
 codes; run it on an otherwise idle machine (it uses `--threads`, default 2).
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 
 from latentlab.bench import anomaly, disentangle, likelihood, peer, probes, restoration, throughput
-from latentlab.bench.core import FULL, QUICK, Context, run_section
+from latentlab.bench.core import FULL, QUICK, Context, Section, run_section
 from latentlab.bench.report import document, machine_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--zoo", type=Path, help="checkpoint folder (default: the shipped checkpoints/)")
     p.add_argument("--sections", help=f"comma-separated subset of: {', '.join(SECTIONS)}")
     p.add_argument("--threads", type=int, help="torch threads (default 2; --quick: 1)")
+    p.add_argument("--update", action="store_true", help="rerun only --sections (none: just "
+                   "re-render) and keep the other sections from the last run's benchmarks.json")
     return p.parse_args(argv)
 
 
@@ -65,7 +68,7 @@ def chosen(spec: str | None) -> list[str]:
     return keys
 
 
-def header(ctx: Context, argv: list[str]) -> list[str]:
+def header(ctx: Context) -> list[str]:
     s = ctx.settings
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return [f"- generated {stamp}, settings `{s.name}`, base seed {s.seed} (every section seeds "
@@ -79,20 +82,45 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     ctx, out = make_context(args)
     torch.set_num_threads(ctx.settings.threads)
-    sections = []
-    for key in chosen(args.sections):
+    store = ctx.docs_dir / "benchmarks.json"
+    previous = _load_sections(store) if args.update else {}
+    keys = chosen(args.sections) if args.sections is not None or not args.update else []
+    for key in keys:
         module = SECTIONS[key]
         print(f"[bench] {module.TITLE} ...", file=sys.stderr, flush=True)
-        sections.append(run_section(key, module.TITLE, module.run, ctx))
-        print(f"[bench]   {sections[-1].seconds:.1f} s", file=sys.stderr, flush=True)
-    command = " ".join(["python -m latentlab.bench", *map(shlex.quote, argv)])
+        previous[key] = run_section(key, module.TITLE, module.run, ctx)
+        print(f"[bench]   {previous[key].seconds:.1f} s", file=sys.stderr, flush=True)
+    sections = [with_notes(previous[k], ctx) for k in SECTIONS if k in previous]
+    command = "python -m latentlab.bench" + (" --quick" if args.quick else "")
+    lines = header(ctx) + ([f"- last written by `python -m latentlab.bench {shlex.join(argv)}` "
+                            "(sections not rerun keep their earlier numbers and timings)"]
+                           if args.update else [])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(document(sections, header(ctx, argv), command))
+    out.write_text(document(sections, lines, command))
     ctx.docs_dir.mkdir(parents=True, exist_ok=True)
-    raw = {s.key: {"seconds": round(s.seconds, 1), **s.data} for s in sections}
-    (ctx.docs_dir / "benchmarks.json").write_text(json.dumps(raw, indent=1, default=_plain))
-    print(f"[bench] wrote {out} in {sum(s.seconds for s in sections):.0f} s", file=sys.stderr)
+    raw = {s.key: {"title": s.title, "seconds": round(s.seconds, 1), "body": s.body, "data": s.data}
+           for s in (previous[k] for k in SECTIONS if k in previous)}
+    store.write_text(json.dumps(raw, indent=1, default=_plain))
+    print(f"[bench] wrote {out}", file=sys.stderr)
     return 0
+
+
+def with_notes(section: Section, ctx: Context) -> Section:
+    """Append docs/notes_<key>.md, a person's reading of the section's images, if it exists."""
+    notes = ctx.docs_dir / f"notes_{section.key}.md"
+    if not notes.exists():
+        return section
+    body = (section.body.rstrip() + "\n\n### What the images show (written by a person looking at "
+            f"them; kept in `{ctx.docs_link}/{notes.name}`, not regenerated)\n\n"
+            + notes.read_text().strip() + "\n")
+    return dataclasses.replace(section, body=body)
+
+
+def _load_sections(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    raw = json.loads(path.read_text())
+    return {k: Section(k, v["title"], v["body"], v["data"], v["seconds"]) for k, v in raw.items()}
 
 
 def _plain(value):
