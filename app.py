@@ -1,0 +1,31 @@
+"""latentlab explorer: `streamlit run app.py`.
+
+The entry point runs on every page: it lists the pages (st.navigation, so pages/ is not
+auto-discovered and pages/common.py stays a module), draws the sidebar model picker, then runs
+the chosen page.
+"""
+
+import streamlit as st
+
+from pages import common
+
+st.set_page_config(page_title="latentlab", page_icon="🧭", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/explore.py", title="Explore", icon="🗺️"),
+    st.Page("pages/edit.py", title="Edit", icon="🎛️"),
+    st.Page("pages/interpolate.py", title="Interpolate", icon="🔀"),
+    st.Page("pages/upload.py", title="Upload", icon="📤"),
+    st.Page("pages/compare.py", title="Compare", icon="⚖️"),
+]
+
+page = st.navigation(PAGES)
+st.sidebar.markdown("### Model")
+name = common.model_picker()
+if name is not None:
+    try:
+        common.warm_dataset(common.load_model(name))  # build the dataset off the script thread
+    except common.LatentlabError:
+        pass  # model_picker has already shown the error
+page.run()

@@ -1,0 +1,354 @@
+"""Shared by every page: cached loaders, the sidebar model picker, and session-state helpers.
+
+Not a page (app.py lists pages explicitly with st.navigation, so pages/ is not auto-discovered).
+Everything cached here is shared by all sessions of the server: models are eval-mode and only
+ever called under `torch.inference_mode()`; latents, maps and datasets are read, never mutated.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from threading import Lock
+
+import numpy as np
+import streamlit as st
+import torch
+
+import latentlab
+from latentlab import LatentlabError
+from latentlab.checkpoint import ZOO_DIR
+from latentlab.datasets import Dataset
+from latentlab.images import load_image
+from latentlab.latent import AttributeDirections, LatentSet, encode_split, latent_map
+from latentlab.latent.cache import DEFAULT_PARAMS, _dirs
+from latentlab.latent.project import LatentMap, params_key
+from latentlab.latent.traverse import is_variational, order_dims, posterior_kl, sweep_values
+from latentlab.models import LatentModel
+from latentlab.zoo import dataset_of, zoo_table
+
+DATASET_ORDER = ("mnist", "faces", "shapes")
+FAMILY_ORDER = ("ae", "dae", "vae", "bvae", "pca")
+MAP_METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+
+
+# -- models, latents, maps --------------------------------------------------------------------
+def _stamp(name: str) -> tuple[int, ...]:
+    """Modification times of a checkpoint's files: a retrained checkpoint is loaded afresh."""
+    folder = ZOO_DIR / name
+    return tuple((folder / f).stat().st_mtime_ns for f in ("config.json", "model.safetensors")
+                 if (folder / f).exists())
+
+
+@st.cache_resource(show_spinner="Loading checkpoint…", max_entries=16)
+def _load(name: str, stamp: tuple[int, ...]) -> LatentModel:
+    return latentlab.load(name)  # eval mode, requires_grad off
+
+
+def load_model(name: str) -> LatentModel:
+    return _load(name, _stamp(name))
+
+
+def current_model() -> LatentModel:
+    """The checkpoint chosen in the sidebar; stops the page with a message if it cannot load."""
+    name = st.session_state.get("model_name")
+    if not name:
+        st.info("No checkpoint in `checkpoints/` yet: train one with `python -m latentlab train`.")
+        st.stop()
+    try:
+        return load_model(name)
+    except LatentlabError as exc:
+        st.error(f"Cannot load checkpoint **{name}**: {exc}")
+        st.stop()
+
+
+@st.cache_resource(show_spinner="Encoding the split (once per checkpoint)…", max_entries=32)
+def _latents(_model: LatentModel, digest: str, split: str) -> LatentSet:
+    return encode_split(_model, split)
+
+
+def latents(model: LatentModel, split: str = "test") -> LatentSet:
+    """Codes, per-image reconstruction error and labels of a split, from the on-disk cache."""
+    return _latents(model, model.info.hash, split)
+
+
+def map_key(model: LatentModel, method: str, split: str) -> str:
+    return f"{model.info.hash}-{split}-{params_key(method, **DEFAULT_PARAMS[method])}"
+
+
+def map_is_cached(model: LatentModel, method: str, split: str = "test") -> bool:
+    """True when `latent_map` would load rather than fit (PCA is always cheap enough to fit)."""
+    key = map_key(model, method, split)
+    return method == "pca" or any((d / key / "map.json").exists() for d in _dirs(model))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _map(_model: LatentModel, digest: str, method: str, split: str) -> tuple[LatentMap, np.ndarray]:
+    return latent_map(_model, method, split)
+
+
+def get_map(model: LatentModel, method: str = "pca", split: str = "test") -> tuple[LatentMap, np.ndarray]:
+    """(fitted map, embedding [N, 2]): shipped, cached, or fitted once (slow for UMAP/t-SNE)."""
+    return _map(model, model.info.hash, method, split)
+
+
+@st.cache_resource(show_spinner="Fitting attribute directions…", max_entries=16)
+def _directions(_z: np.ndarray, _targets: dict, digest: str) -> AttributeDirections:
+    return AttributeDirections(method="logistic", compare=()).fit(_z, _targets)
+
+
+def directions(model: LatentModel, data: Dataset) -> AttributeDirections | None:
+    """Attribute directions (InterFaceGAN normals) fitted on the cached test latents."""
+    lat = latents(model)
+    targets = attribute_targets(lat.labels, data.categories)
+    if not targets:
+        return None
+    return _directions(lat.z, targets, f"{model.info.hash}-{','.join(targets)}")
+
+
+@st.cache_resource(show_spinner="Measuring per-dimension KL…", max_entries=16)
+def _kl(_model: LatentModel, _x: torch.Tensor, digest: str) -> np.ndarray:
+    return posterior_kl(_model, _x)
+
+
+def dimension_order(model: LatentModel, data: Dataset) -> tuple[np.ndarray, np.ndarray, str]:
+    """(dims by importance, score per dim, score name): KL for VAEs, code variance otherwise."""
+    z = latents(model).z
+    if is_variational(model):
+        kl = _kl(model, data.x_test[:500], model.info.hash)
+        return order_dims(kl_per_dim=kl), kl, "KL"
+    return order_dims(z_data=z), z.var(0), "var"
+
+
+def slider_ranges(model: LatentModel) -> np.ndarray:
+    """Per-dimension slider range `[d, 2]`: N(0,1) 1%/99% quantiles for VAEs, data percentiles else."""
+    mode = "prior" if is_variational(model) else "data"
+    z = latents(model).z
+    return sweep_values(np.arange(z.shape[1]), 2, mode, z, quantiles=(0.01, 0.99))
+
+
+# -- datasets: generated off the script thread (faces take seconds) -------------------------------
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="latentlab-data")
+_FUTURES: dict[str, Future] = {}
+_FUTURES_LOCK = Lock()
+
+
+def _dataset_future(model: LatentModel) -> Future:
+    key = repr(model.info.dataset)
+    with _FUTURES_LOCK:
+        if key not in _FUTURES:
+            _FUTURES[key] = _POOL.submit(dataset_of, model)
+        return _FUTURES[key]
+
+
+def warm_dataset(model: LatentModel) -> None:
+    """Start building the model's dataset in the background so later pages find it ready."""
+    _dataset_future(model)
+
+
+def dataset_ready(model: LatentModel) -> bool:
+    return _dataset_future(model).done()
+
+
+def dataset(model: LatentModel) -> Dataset:
+    """The dataset a checkpoint was trained on (blocks, with a spinner, until it is built)."""
+    future = _dataset_future(model)
+    if not future.done():
+        with st.spinner(f"Building the {model.info.dataset['name']} dataset (once per server)…"):
+            return future.result()
+    return future.result()
+
+
+def categories(model: LatentModel) -> dict[str, list[str]]:
+    """Category names of categorical labels, if the dataset is already built (never waits)."""
+    return dataset(model).categories if dataset_ready(model) else {}
+
+
+# -- labels ---------------------------------------------------------------------------------------
+def label_names(labels: dict) -> list[str]:
+    """Labels worth colouring by: drop the row `index` and `x_value` twins of factor indices."""
+    return [k for k in labels if k != "index" and not (k.endswith("_value") and k[:-6] in labels)]
+
+
+def is_categorical(name: str, values: np.ndarray, cats: dict) -> bool:
+    v = np.asarray(values)
+    return name in cats or bool(len(np.unique(v)) <= 10 and np.all(v == np.round(v)))
+
+
+def label_text(name: str, values: np.ndarray, cats: dict) -> list[str]:
+    """Per-sample label as text: category names when known, else the value."""
+    names = cats.get(name)
+    if names:
+        return [names[int(v)] if 0 <= int(v) < len(names) else str(v) for v in values]
+    return [f"{v:g}" for v in np.asarray(values, dtype=float)]
+
+
+def attribute_targets(labels: dict, cats: dict) -> dict[str, np.ndarray]:
+    """Boolean targets `[N]` for attribute directions, binary labels first.
+
+    Binary labels as they are; categorical ones one-vs-rest ("hair_color: red"); other numeric
+    labels split at the median ("smile" = more smile). Classes with < 10 members are skipped.
+    """
+    binary, continuous, onevsrest = {}, {}, {}
+    for name in label_names(labels):
+        v = np.asarray(labels[name])
+        if set(np.unique(v).tolist()) <= {0, 1}:
+            binary[name] = v.astype(bool)
+        elif is_categorical(name, v, cats):
+            names = cats.get(name) or [f"{u:g}" for u in range(int(v.max()) + 1)]
+            for i, cat in enumerate(names):
+                onevsrest[f"{name}: {cat}"] = v == i
+        else:
+            continuous[name] = v > np.median(v)
+    out = {**binary, **continuous, **onevsrest}
+    return {k: y for k, y in out.items() if min(y.sum(), (~y).sum()) >= 10}
+
+
+# -- the sidebar picker -----------------------------------------------------------------------------
+def zoo_rows() -> list[dict]:
+    try:
+        return zoo_table()
+    except LatentlabError as exc:
+        st.sidebar.error(f"The zoo cannot be listed: {exc}")
+        return []
+
+
+def rank(row: dict) -> tuple:
+    arch = row["architecture"]
+    fam = next((i for i, f in enumerate(FAMILY_ORDER) if row["name"].endswith("_" + f)), len(FAMILY_ORDER))
+    return (FAMILY_ORDER.index(arch) if arch in FAMILY_ORDER else 9, fam, row["name"])
+
+
+def model_picker() -> str | None:
+    """Dataset -> checkpoint in the sidebar, plus a card; the choice is kept in session_state."""
+    rows = zoo_rows()
+    if not rows:
+        st.sidebar.warning("No checkpoints found in `checkpoints/`.")
+        return None
+    datasets = sorted({r["dataset"] for r in rows},
+                      key=lambda d: (DATASET_ORDER.index(d) if d in DATASET_ORDER else 9, d))
+    ds = kept(st.sidebar.selectbox, "Dataset", "pick_dataset", datasets[0], options=datasets)
+    names = [r["name"] for r in sorted((r for r in rows if r["dataset"] == ds), key=rank)]
+    labels = {r["name"]: r["family"] for r in rows}
+    name = kept(st.sidebar.selectbox, "Checkpoint", f"pick_ckpt_{ds}", names[0], options=names,
+                format_func=lambda n: f"{n} · {labels[n]}")
+    st.session_state["model_name"] = name
+    model_card(next(r for r in rows if r["name"] == name))
+    return name
+
+
+def model_card(row: dict) -> None:
+    """Family, latent size, training data and test metrics of one zoo row."""
+    try:
+        model = load_model(row["name"])
+    except LatentlabError as exc:
+        st.sidebar.error(f"{row['name']}: {exc}")
+        return
+    training = model.info.training
+    epochs = training.get("config", {}).get("epochs")
+    n_train = training.get("n_train")
+    with st.sidebar.container(border=True):
+        st.markdown(f"**{model.label}** · latent size **{model.latent_dim}**")
+        trained = f"trained on **{row['dataset']}**"
+        if n_train:
+            trained += f" ({n_train:,} images)"
+        if epochs:
+            trained += f", {epochs} epochs"
+        if row.get("train_seconds"):
+            trained += f" in {row['train_seconds']:.0f} s"
+        st.caption(trained)
+        c1, c2 = st.columns(2)
+        c1.metric("test MSE", f"{row['test_mse']:.4f}")
+        c2.metric("PSNR", f"{row['test_psnr']:.1f} dB")
+        if row.get("neg_elbo") is not None:
+            c1.metric("−ELBO", f"{row['neg_elbo']:.1f}")
+        if row.get("active_units") is not None:
+            c2.metric("active units", f"{row['active_units']}/{model.latent_dim}")
+        st.caption(f"hash `{model.info.hash}`")
+
+
+# -- session state ------------------------------------------------------------------------------------
+def kept(widget, label: str, key: str, default, options=None, **kwargs):
+    """A keyed widget whose value survives page switches.
+
+    Streamlit forgets the state of widgets that a run does not draw, so the value is mirrored
+    under a plain key and put back before the widget is drawn again.
+    """
+    shadow = f"_kept_{key}"
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(shadow, default)
+    if options is not None and st.session_state[key] not in options:
+        st.session_state[key] = default if default in options else options[0]
+    args = (label,) if options is None else (label, options)
+    value = widget(*args, key=key, **kwargs)
+    st.session_state[shadow] = value
+    return value
+
+
+def pool(model: LatentModel) -> dict[str, torch.Tensor]:
+    """This session's own images for the model's dataset (uploads, train samples): name -> [1,C,H,W]."""
+    return st.session_state.setdefault("pool", {}).setdefault(model.info.dataset["name"], {})
+
+
+def send(page: str, **request) -> None:
+    """Hand a request (e.g. index=3) to another page and switch to it."""
+    st.session_state[f"request_{page}"] = request
+    st.switch_page(f"pages/{page}.py")
+
+
+def take_request(page: str) -> dict | None:
+    return st.session_state.pop(f"request_{page}", None)
+
+
+# -- inference --------------------------------------------------------------------------------------
+def encode(model: LatentModel, x: torch.Tensor) -> np.ndarray:
+    """Images `[N, C, H, W]` -> codes `[N, d]` (numpy, so no inference tensor leaks out)."""
+    with torch.inference_mode():
+        return model.encode(x).numpy().copy()
+
+
+def decode(model: LatentModel, z) -> torch.Tensor:
+    """Codes `[N, d]` -> images `[N, C, H, W]` in [0, 1]."""
+    with torch.inference_mode():
+        return model.decode(torch.as_tensor(np.asarray(z, dtype=np.float32))).clone()
+
+
+def reconstruct(model: LatentModel, x: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():
+        return model.reconstruct(x).clone()
+
+
+def image_input(model: LatentModel, data: bytes, fit: str = "crop", invert="auto") -> torch.Tensor:
+    """An uploaded file as model input `[1, C, S, S]`; raises ImageError (a LatentlabError)."""
+    c, side, _ = model.image_shape
+    return load_image(data, channels=c, size=side, fit=fit, invert=invert)
+
+
+def add_upload(model: LatentModel, upload) -> str | None:
+    """Preprocess one st.file_uploader file into the session's pool; st.error if it is refused."""
+    try:
+        pool(model)[upload.name] = image_input(model, upload.getvalue())
+    except LatentlabError as exc:
+        st.error(f"**{upload.name}**: {exc}")
+        return None
+    return upload.name
+
+
+def latent_path(model: LatentModel, x0: torch.Tensor, x1: torch.Tensor, steps: int,
+                method: str) -> tuple[np.ndarray, torch.Tensor]:
+    """Like `latentlab.latent.interpolate`, but also returns the path's codes `[steps, d]`."""
+    from latentlab.latent import path
+
+    z = encode(model, torch.cat([x0, x1]))
+    codes = path(z, steps, method).numpy()
+    return codes, decode(model, codes)
+
+
+def page_header(title: str, caption: str) -> None:
+    st.title(title)
+    st.caption(caption)
+
+
+def app_dir() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,117 @@
+"""Compare: two to four models of one dataset, side by side on exactly the same inputs."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from latentlab import LatentlabError
+from latentlab.latent import direction_sweep
+from pages import common, draw
+
+DEFAULT_FAMILIES = ("ae", "vae", "pca")
+STRENGTHS = np.linspace(-2.0, 2.0, 5)
+
+
+def pick_models(model) -> list:
+    ds = model.info.dataset["name"]
+    rows = sorted((r for r in common.zoo_rows() if r["dataset"] == ds), key=common.rank)
+    names = [r["name"] for r in rows]
+    default = [n for fam in DEFAULT_FAMILIES for n in names if n == f"{ds}_{fam}"] or names[:3]
+    key = f"compare_models_{ds}"
+    if key not in st.session_state:
+        st.session_state[key] = [n for n in st.session_state.get(f"_kept_{key}", default) if n in names]
+    chosen = st.multiselect("Models", names, key=key, max_selections=4,
+                            format_func=lambda n: f"{n} · {next(r['family'] for r in rows if r['name'] == n)}")
+    st.session_state[f"_kept_{key}"] = chosen
+    if len(chosen) < 2:
+        st.warning(f"Pick two to four models to compare ({len(names)} are trained on {ds}).")
+        st.stop()
+    try:
+        return [common.load_model(n) for n in chosen]
+    except LatentlabError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def row(label: str, png: bytes, caption: str = "") -> None:
+    c1, c2 = st.columns([1, 6], vertical_alignment="center")
+    c1.markdown(f"**{label}**")
+    c2.image(png, caption=caption or None, width="content", output_format="PNG")
+
+
+def metrics(models) -> None:
+    shown = ("mse", "psnr", "neg_elbo", "active_units")
+    table = pd.DataFrame([{"model": m.info.name, "family": m.label, "latent size": m.latent_dim,
+                           **{k: m.info.test_metrics.get(k) for k in shown}} for m in models])
+    st.dataframe(table.rename(columns={"mse": "test MSE", "psnr": "PSNR (dB)", "neg_elbo": "−ELBO"}),
+                 hide_index=True, width="stretch")
+
+
+def reconstructions(models, x: torch.Tensor) -> None:
+    st.subheader("Reconstructions")
+    row("input", draw.strip(x))
+    for m in models:
+        row(m.label, draw.strip(common.reconstruct(m, x)), m.info.name)
+
+
+def interpolations(models, xa, xb, steps: int) -> None:
+    st.subheader("The same interpolation")
+    for m in models:
+        _, frames = common.latent_path(m, xa, xb, steps, "linear")
+        row(m.label, draw.strip(frames), m.info.name)
+
+
+def attribute_edits(models, data, x: torch.Tensor) -> None:
+    st.subheader("The same attribute edit")
+    dirs = {m.info.name: common.directions(m, data) for m in models}
+    if any(d is None for d in dirs.values()):
+        st.caption("This dataset has no labels to fit attribute directions on.")
+        return
+    names = list(next(iter(dirs.values())).directions_)
+    name = common.kept(st.selectbox, "Attribute", "compare_attribute", names[0], options=names)
+    st.caption(f"Each model's own '{name}' direction, applied at {', '.join(f'{s:+g}' for s in STRENGTHS)} "
+               "standard deviations.")
+    for m in models:
+        d = dirs[m.info.name]
+        z = common.encode(m, x)[0]
+        with torch.inference_mode():
+            images = direction_sweep(m, z, d.directions_[name] * d.scale_[name], STRENGTHS)
+        row(m.label, draw.strip(images), f"{m.info.name} · probe accuracy {d.accuracy_[name]:.0%}")
+
+
+def maps(models, colour: str) -> None:
+    st.subheader("Their maps")
+    cols = st.columns(len(models))
+    for col, m in zip(cols, models):
+        lat, (_, xy) = common.latents(m), common.get_map(m, "pca")
+        cats = common.categories(m)
+        values = np.asarray(lat.labels[colour])
+        fig = draw.map_figure(xy, values, colour, common.label_text(colour, values, cats),
+                              common.is_categorical(colour, values, cats), height=320, show_legend=False)
+        col.markdown(f"**{m.label}** · {m.info.name}")
+        col.plotly_chart(fig, key=f"compare_map_{m.info.name}")
+
+
+def main() -> None:
+    model = common.current_model()
+    common.page_header("Compare", "Several models of the same dataset on the same test images, the same "
+                       "interpolation and the same attribute edit.")
+    models = pick_models(model)
+    data = common.dataset(model)
+    metrics(models)
+    n, ds = len(data.x_test), model.info.dataset["name"]
+    c1, c2, c3 = st.columns(3)
+    seed = int(c1.number_input("Seed for the inputs", 0, 10_000, 0, key="compare_seed"))
+    a = int(c2.number_input(f"Interpolate from (0–{n - 1})", 0, n - 1, 0, key=f"compare_a_{ds}"))
+    b = int(c3.number_input(f"…to (0–{n - 1})", 0, n - 1, 1, key=f"compare_b_{ds}"))
+    idx = np.random.default_rng(seed).choice(n, size=8, replace=False)
+    reconstructions(models, data.x_test[idx])
+    interpolations(models, data.x_test[a:a + 1], data.x_test[b:b + 1], 8)
+    attribute_edits(models, data, data.x_test[a:a + 1])
+    labels = common.label_names(common.latents(model).labels)
+    if labels:
+        maps(models, common.kept(st.selectbox, "Colour maps by", "compare_colour", labels[0], options=labels))
+
+
+main()

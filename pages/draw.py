@@ -1,0 +1,123 @@
+"""Rendering helpers: tensors -> PNG bytes, codes -> plotly figures. No Streamlit, no models.
+
+Images are `[C, H, W]` or `[N, C, H, W]` floats in [0, 1]; the tiny 28/32/64 px images are
+upscaled with nearest-neighbour so pixels stay crisp. Maps are `xy [N, 2]` embeddings.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+from latentlab.latent.interpolate import strip_png, to_pil
+
+LARGE = 256  # px of the main image on Edit / Upload
+TILE = 72  # px of one tile in strips and grids
+
+
+def _scale(side: int, px: int) -> int:
+    return max(1, round(px / side))
+
+
+def png(image: torch.Tensor, px: int = LARGE) -> bytes:
+    """One image `[C, H, W]` (or `[1, C, H, W]`) -> PNG bytes about `px` wide."""
+    image = image[0] if image.ndim == 4 else image
+    buf = io.BytesIO()
+    to_pil(image, _scale(image.shape[-1], px)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def strip(images: torch.Tensor, px: int = TILE) -> bytes:
+    """A row of images `[N, C, H, W]` -> PNG with a thin white gap between tiles."""
+    return strip_png(images, scale=_scale(images.shape[-1], px), gap=1)
+
+
+def grid(images: torch.Tensor, ncol: int, px: int = TILE) -> bytes:
+    """Images `[N, C, H, W]` in rows of `ncol` -> PNG."""
+    sheet = make_grid(images, nrow=max(1, ncol), padding=1, pad_value=1.0)
+    buf = io.BytesIO()
+    to_pil(sheet, _scale(images.shape[-1], px)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = LARGE) -> tuple[bytes, float]:
+    """|x - x̂| averaged over channels as a heat map (magma, 0 = black) and its max."""
+    from matplotlib import colormaps
+
+    err = (x - x_hat).abs().reshape(-1, *x.shape[-2:]).mean(0).numpy()
+    top = float(err.max())
+    rgb = colormaps["magma"](err / max(top, 1e-6))[..., :3]
+    image = Image.fromarray((rgb * 255).astype(np.uint8))
+    s = _scale(err.shape[-1], px)
+    buf = io.BytesIO()
+    image.resize((image.width * s, image.height * s), Image.NEAREST).save(buf, format="PNG")
+    return buf.getvalue(), top
+
+
+# -- maps ------------------------------------------------------------------------------------------
+def _points(xy, idx, text, name, **marker) -> go.Scattergl:
+    return go.Scattergl(
+        x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
+        customdata=np.stack([idx, np.asarray(text, dtype=object)[idx]], axis=1),
+        hovertemplate="sample #%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+        marker={"size": 5, "opacity": 0.75, **marker},
+    )
+
+
+def map_figure(xy: np.ndarray, colour: np.ndarray | None = None, colour_name: str = "",
+               text: list[str] | None = None, categorical: bool = False,
+               height: int = 520, show_legend: bool = True) -> go.Figure:
+    """Scatter of an embedding; the row index rides in `customdata[0]` so selections map back.
+
+    colour: per-point values (categorical: integer codes with `text` naming them).
+    """
+    n = len(xy)
+    text = text if text is not None else [""] * n
+    hover = [f"{colour_name}: {t}" if colour_name else t for t in text]
+    fig = go.Figure()
+    if colour is None:
+        fig.add_trace(_points(xy, np.arange(n), hover, "samples", color="#9b8fc4"))
+    elif categorical:
+        for value in np.unique(colour):
+            idx = np.flatnonzero(colour == value)
+            fig.add_trace(_points(xy, idx, hover, text[idx[0]]))
+    else:
+        fig.add_trace(_points(xy, np.arange(n), hover, colour_name, color=np.asarray(colour, float),
+                              colorscale="Viridis", showscale=True,
+                              colorbar={"title": {"text": colour_name}, "thickness": 12}))
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="lasso",
+        showlegend=show_legend and categorical, legend={"orientation": "h", "y": 1.06, "x": 0,
+                                                        "title": {"text": colour_name}},
+        xaxis={"showticklabels": False, "title": None, "zeroline": False},
+        yaxis={"showticklabels": False, "title": None, "zeroline": False},
+    )
+    return fig
+
+
+def add_path(fig: go.Figure, xy: np.ndarray, name: str = "path") -> go.Figure:
+    """Overlay a walk `[T, 2]` (line with numbered frames, start and end marked)."""
+    fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=name,
+                             line={"color": "#d62728", "width": 3},
+                             marker={"size": 7, "color": "#d62728"},
+                             hovertemplate="frame %{text}<extra></extra>",
+                             text=[str(i) for i in range(len(xy))]))
+    for i, label in ((0, "A"), (len(xy) - 1, "B")):
+        fig.add_annotation(x=xy[i, 0], y=xy[i, 1], text=f"<b>{label}</b>", showarrow=True,
+                           arrowhead=0, ax=14, ay=-18, font={"size": 14, "color": "#d62728"})
+    return fig
+
+
+def add_marks(fig: go.Figure, xy: np.ndarray, names: list[str]) -> go.Figure:
+    """Overlay named points `[M, 2]` (e.g. uploads) as large stars."""
+    fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", name="your images",
+                             text=names, textposition="top center",
+                             marker={"symbol": "star", "size": 16, "color": "#d62728",
+                                     "line": {"width": 1, "color": "white"}},
+                             hovertemplate="%{text}<extra></extra>"))
+    return fig

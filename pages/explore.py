@@ -1,0 +1,123 @@
+"""Explore: a 2-D map of a split's latent codes; select points to see them and send them on."""
+
+import re
+
+import numpy as np
+import streamlit as st
+import torch
+
+from pages import common, draw
+
+MAX_SHOWN = 32
+ERROR = "reconstruction error"
+
+
+def map_controls(model, lat) -> tuple[str, str, str]:
+    c1, c2, c3 = st.columns([2, 3, 1])
+    method = common.kept(c1.radio, "Projection", "explore_method", "PCA",
+                         options=list(common.MAP_METHODS), horizontal=True)
+    options = [*common.label_names(lat.labels), ERROR]
+    colour = common.kept(c2.selectbox, "Colour by", "explore_colour", options[0], options=options)
+    split = common.kept(c3.radio, "Split", "explore_split", "test", options=["test", "train"],
+                        horizontal=True)
+    return common.MAP_METHODS[method], colour, split
+
+
+def fitted_map(model, method: str, split: str):
+    """The map from the cache; UMAP/t-SNE are fitted only behind an explicit button."""
+    if common.map_is_cached(model, method, split) or st.session_state.get(f"fit_{method}_{split}"):
+        with st.spinner(f"Fitting {method.upper()} on the {split} codes (once per checkpoint)…"):
+            return common.get_map(model, method, split)
+    st.info(f"No precomputed {method.upper()} map for this checkpoint's {split} split. Fitting one "
+            "takes from a few seconds to a minute on a CPU; PCA is instant.")
+    if st.button(f"Fit {method.upper()} now", key=f"fit_button_{method}"):
+        st.session_state[f"fit_{method}_{split}"] = True
+        st.rerun()
+    st.stop()
+
+
+def colour_values(model, lat, colour: str):
+    """(values, hover text, categorical?) for the chosen colouring."""
+    if colour == ERROR:
+        return lat.recon_error, [f"{e:.4f}" for e in lat.recon_error], False
+    cats = common.categories(model)
+    values = np.asarray(lat.labels[colour])
+    return values, common.label_text(colour, values, cats), common.is_categorical(colour, values, cats)
+
+
+def parse_indices(text: str, n: int) -> list[int]:
+    """'3, 17 42' -> [3, 17, 42]; out-of-range numbers are reported and dropped."""
+    found = [int(t) for t in re.findall(r"\d+", text)]
+    bad = [i for i in found if i >= n]
+    if bad:
+        st.warning(f"No sample {', '.join(map(str, bad[:5]))}: this split has {n} samples (0–{n - 1}).")
+    return [i for i in found if i < n]
+
+
+def selected_indices(event, typed: list[int]) -> list[int]:
+    points = event.selection.points if event is not None else []
+    from_map = [int(p["customdata"][0]) for p in points if p.get("customdata") is not None]
+    return list(dict.fromkeys(from_map + typed))
+
+
+def images_of(model, split: str, idx: list[int]) -> torch.Tensor:
+    x, _ = common.dataset(model).split(split)
+    return x[idx]
+
+
+def show_selection(model, lat, split: str, idx: list[int]) -> None:
+    st.subheader(f"{len(idx)} selected")
+    shown = idx[:MAX_SHOWN]
+    if len(idx) > MAX_SHOWN:
+        st.caption(f"Showing the first {MAX_SHOWN}.")
+    x = images_of(model, split, shown)
+    x_hat = common.reconstruct(model, x)
+    ncol = min(len(shown), 8)
+    c1, c2 = st.columns(2)
+    c1.image(draw.grid(x, ncol), caption="originals", width="content", output_format="PNG")
+    c2.image(draw.grid(x_hat, ncol), caption="reconstructions", width="content", output_format="PNG")
+    st.caption("Samples: " + ", ".join(f"#{i}" for i in shown)
+               + f" · mean reconstruction MSE {lat.recon_error[shown].mean():.4f}")
+    send_buttons(model, split, idx, x)
+
+
+def send_buttons(model, split: str, idx: list[int], x: torch.Tensor) -> None:
+    c1, c2 = st.columns(2)
+    if c1.button(f"🎛️ Edit #{idx[0]}", key="explore_to_edit", width="stretch"):
+        common.send("edit", **ref(model, split, idx[0], x[0:1]))
+    if len(idx) >= 2 and c2.button(f"🔀 Interpolate #{idx[0]} → #{idx[1]}", key="explore_to_interp",
+                                   width="stretch"):
+        common.send("interpolate", a=ref(model, split, idx[0], x[0:1]), b=ref(model, split, idx[1], x[1:2]))
+    elif len(idx) < 2:
+        c2.caption("Select two or more points to interpolate between the first two.")
+
+
+def ref(model, split: str, i: int, x: torch.Tensor) -> dict:
+    """Test samples travel by index; others are copied into the session's image pool."""
+    if split == "test":
+        return {"index": int(i)}
+    name = f"{split} #{i}"
+    common.pool(model)[name] = x
+    return {"pool": name}
+
+
+def main() -> None:
+    model = common.current_model()
+    common.page_header("Explore", f"Every {model.info.dataset['name']} sample as one point: its "
+                       f"{model.latent_dim}-number code projected to 2-D. Nearby points have similar codes. "
+                       "Click, box or lasso points to see them (double-click clears).")
+    method, colour, split = map_controls(model, common.latents(model))
+    lat = common.latents(model, split)
+    _, xy = fitted_map(model, method, split)
+    values, text, categorical = colour_values(model, lat, colour)
+    fig = draw.map_figure(xy, values, colour, text, categorical)
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
+                            key=f"explore_map_{model.info.hash}_{method}_{split}_{colour}")
+    typed = parse_indices(st.text_input("…or type sample indices", key="explore_typed",
+                                        placeholder="e.g. 3, 17, 42"), len(lat.z))
+    idx = selected_indices(event, typed)
+    if idx:
+        show_selection(model, lat, split, idx)
+
+
+main()
