@@ -18,7 +18,6 @@ from latentlab.config import DataConfig, ModelConfig, TrainConfig
 from latentlab.datasets import Dataset, load_dataset
 from latentlab.metrics.anomaly import auroc, latent_density_scores, reconstruction_scores
 from latentlab.models import PCA
-from latentlab.zoo import save_png
 
 TITLE = "2. Anomaly detection: one-class mnist"
 FAMILIES = {"AE": ("ae", {"width": 32}), "VAE": ("vae", {"width": 32, "kl_warmup_steps": 100}),
@@ -124,8 +123,4 @@ def _pair_png(model, data, normal: int, anomaly: int, ctx: Context, n: int = 10)
     xa = data.x_test[torch.as_tensor(y == anomaly)][:n]
     xn = data.x_test[torch.as_tensor(y == normal)][:n]
     rows = torch.cat([xa, model.reconstruct(xa), xn, model.reconstruct(xn)])
-    from torchvision.utils import make_grid
-
-    path, link = ctx.image(f"anomaly_{normal}_vs_{anomaly}.png")
-    save_png(make_grid(rows, nrow=len(xa), padding=2, pad_value=0.5), path)
-    return link
+    return ctx.save_grid(rows, len(xa), f"anomaly_{normal}_vs_{anomaly}.png")

@@ -73,6 +73,19 @@ class Context:
         self.docs_dir.mkdir(parents=True, exist_ok=True)
         return self.docs_dir / filename, f"{self.docs_link}/{filename}"
 
+    def save_grid(self, images, nrow: int, filename: str, scale: int = 2) -> str:
+        """Tile images `[N, C, H, W]` in [0, 1] into rows of `nrow`, enlarge by `scale` (nearest
+        neighbour: pixels stay sharp), write docs/<filename>; returns the markdown link."""
+        from torchvision.utils import make_grid
+
+        from latentlab.zoo import save_png
+
+        grid = make_grid(images.clamp(0, 1), nrow=nrow, padding=2, pad_value=0.5)
+        grid = grid.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
+        path, link = self.image(filename)
+        save_png(grid, path)
+        return link
+
 
 def scratch_train(cfg, data):
     """`latentlab.train.train` without a checkpoint. train() keeps per-epoch resume state under

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torchvision.utils import make_grid
 
 from latentlab.bench.core import Context, Section, missing
 from latentlab.bench.report import md_table
 from latentlab.latent.traverse import posterior_kl, traversal_grid
 from latentlab.metrics import disentanglement as dis
-from latentlab.zoo import dataset_of, save_png
+from latentlab.zoo import dataset_of
 
 MODELS = ["shapes_ae", "shapes_vae", "shapes_bvae4", "shapes_bvae8", "shapes_pca"]
 # The traversal's base sprite: an ellipse at the largest scale, unrotated, in the centre.
@@ -63,10 +62,8 @@ def traversal_png(model, source, x: torch.Tensor, ctx: Context, name: str) -> tu
         with torch.inference_mode():
             kwargs = {"z_data": model.encode(x)}
     trav = traversal_grid(model, base, dims=dims, steps=ctx.settings.traversal_steps, **kwargs)
-    images = trav.images.flatten(0, 1)
-    grid = make_grid(images, nrow=ctx.settings.traversal_steps, padding=2, pad_value=0.5)
-    path, link = ctx.image(f"traversal_{name}.png")
-    save_png(grid, path)
+    link = ctx.save_grid(trav.images.flatten(0, 1), ctx.settings.traversal_steps,
+                         f"traversal_{name}.png")
     return link, {"dims": [int(d) for d in dims], "score": [float(score[d]) for d in dims],
                   "score_name": score_name}
 

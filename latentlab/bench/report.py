@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import os
 import platform
-import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -79,13 +78,21 @@ def package_version(name: str) -> str:
         return "not installed"
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (what `nproc` prints), not the host's total."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def machine_lines(threads: int) -> list[str]:
     mem = memory_gib()
+    memory = f", {mem:.1f} GiB memory" if mem else ""
     return [
-        f"- machine: {os.cpu_count()} logical CPUs (`nproc`), {cpu_model()}, "
-        f"{mem:.1f} GiB memory" if mem else f"- machine: {os.cpu_count()} CPUs, {cpu_model()}",
-        f"- torch threads used: {threads}; no GPU",
-        f"- python {platform.python_version()} ({sys.implementation.name}), "
+        f"- machine: {usable_cpus()} CPUs (`nproc`), {cpu_model()}{memory}; no GPU",
+        f"- torch threads: {threads}",
+        f"- python {platform.python_version()}, "
         + ", ".join(f"{n} {package_version(n)}" for n in
                     ("torch", "numpy", "scikit-learn", "latentlab", "pythae")),
     ]

@@ -10,12 +10,11 @@ PSNR in dB against the clean image, mean over images.
 from __future__ import annotations
 
 import torch
-from torchvision.utils import make_grid
 
 from latentlab.bench.core import Context, Section, missing
 from latentlab.bench.report import md_table
 from latentlab.metrics import restoration as rs
-from latentlab.zoo import dataset_of, save_png
+from latentlab.zoo import dataset_of
 
 TITLE = "4. Restoration: denoising and inpainting"
 DATASETS = ("mnist", "faces")
@@ -76,8 +75,5 @@ def run(ctx: Context) -> Section:
 
 
 def _example_png(x, x_bad, out: dict, ctx: Context, ds: str, cname: str, n: int = 8) -> str:
-    rows = torch.cat([x[:n], x_bad[:n], *(v[:n] for v in out.values())]).clamp(0, 1)
-    slug = cname.split()[0]
-    path, link = ctx.image(f"restoration_{ds}_{slug}.png")
-    save_png(make_grid(rows, nrow=n, padding=2, pad_value=0.5), path)
-    return link
+    rows = torch.cat([x[:n], x_bad[:n], *(v[:n] for v in out.values())])
+    return ctx.save_grid(rows, n, f"restoration_{ds}_{cname.split()[0]}.png")
