@@ -82,8 +82,10 @@ def test_mig_is_seeded_and_skips_constant_factors():
     factors = np.stack([rng.integers(0, 4, 500), np.zeros(500, int)], 1)
     out = dis.mig_from_codes(factors + 0.01 * rng.normal(size=(500, 2)), factors)
     assert np.isnan(out["per_factor"][1]) and out["mig"] == out["per_factor"][0] > 0.9
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="constant"):
         dis.mig_from_codes(np.zeros((10, 2)), np.zeros((10, 2), int))
+    with pytest.raises(ConfigError, match="NaN"):
+        dis.compute_mig(SRC, lambda x: x.flatten(1) / 0 * 0, 0, 100)
 
 
 # -- DCI --------------------------------------------------------------------------------------------

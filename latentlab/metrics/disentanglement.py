@@ -46,7 +46,7 @@ def encode_factor_rows(source: FactorSource, encode: Encoder, factors: np.ndarra
     if codes.ndim != 2 or len(codes) != len(factors):
         raise ConfigError(f"encode must return [n, d] codes, got shape {list(codes.shape)}")
     if not np.isfinite(codes).all():
-        raise ConfigError("encode returned non-finite codes")
+        raise ConfigError("encode returned codes with NaN or infinity")
     return codes
 
 
@@ -81,6 +81,8 @@ def _check_pair(codes: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.
     if codes.ndim != 2 or factors.ndim != 2 or len(codes) != len(factors):
         raise ConfigError(f"need codes [N, d] and factors [N, K], got {list(codes.shape)} and "
                           f"{list(factors.shape)}")
+    if not np.isfinite(codes).all():
+        raise ConfigError("codes contain NaN or infinity")
     if not _varying(factors).any():
         raise ConfigError("every factor is constant in the sample: nothing to measure")
     return codes, factors
