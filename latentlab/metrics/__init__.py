@@ -1,0 +1,36 @@
+"""Evaluation: disentanglement (public sampling functions over pure array functions), anomaly
+scores, few-label probes and restoration."""
+
+from latentlab.metrics.anomaly import (
+    auroc,
+    latent_density_scores,
+    one_class_protocol,
+    pixel_error_map,
+    reconstruction_scores,
+)
+from latentlab.metrics.disentanglement import (
+    compute_beta_vae,
+    compute_dci,
+    compute_factor_vae,
+    compute_mig,
+    compute_sap,
+    dci_from_codes,
+    mig_from_codes,
+    sap_from_codes,
+)
+from latentlab.metrics.probes import learning_curve, probe_accuracy
+from latentlab.metrics.restoration import (
+    add_gaussian_noise,
+    mask_region,
+    psnr,
+    restore_by_latent_optimisation,
+    restore_by_reconstruction,
+)
+
+__all__ = [
+    "add_gaussian_noise", "auroc", "compute_beta_vae", "compute_dci", "compute_factor_vae",
+    "compute_mig", "compute_sap", "dci_from_codes", "latent_density_scores", "learning_curve",
+    "mask_region", "mig_from_codes", "one_class_protocol", "pixel_error_map", "probe_accuracy",
+    "psnr", "reconstruction_scores", "restore_by_latent_optimisation", "restore_by_reconstruction",
+    "sap_from_codes",
+]
