@@ -9,15 +9,15 @@ import streamlit as st
 
 from pages import common
 
-st.set_page_config(page_title="latentlab", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="latentlab", page_icon=":material/explore:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/explore.py", title="Explore", icon="🗺️"),
-    st.Page("pages/edit.py", title="Edit", icon="🎛️"),
-    st.Page("pages/interpolate.py", title="Interpolate", icon="🔀"),
-    st.Page("pages/upload.py", title="Upload", icon="📤"),
-    st.Page("pages/compare.py", title="Compare", icon="⚖️"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
+    st.Page("pages/edit.py", title="Edit", icon=":material/tune:"),
+    st.Page("pages/interpolate.py", title="Interpolate", icon=":material/timeline:"),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
 ]
 
 page = st.navigation(PAGES)

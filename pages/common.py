@@ -184,6 +184,16 @@ def label_text(name: str, values: np.ndarray, cats: dict) -> list[str]:
     return [f"{v:g}" for v in np.asarray(values, dtype=float)]
 
 
+def contrasting_index(labels: dict, i: int = 0) -> int:
+    """The first sample whose main label differs from sample i's (a more telling second endpoint)."""
+    names = label_names(labels)
+    if not names:
+        return i + 1
+    values = np.asarray(labels[names[0]])
+    others = np.flatnonzero(values != values[i])
+    return int(others[0]) if len(others) else i + 1
+
+
 def attribute_targets(labels: dict, cats: dict) -> dict[str, np.ndarray]:
     """Boolean targets `[N]` for attribute directions, binary labels first.
 
@@ -245,27 +255,22 @@ def model_card(row: dict) -> None:
     except LatentlabError as exc:
         st.sidebar.error(f"{row['name']}: {exc}")
         return
-    training = model.info.training
-    epochs = training.get("config", {}).get("epochs")
-    n_train = training.get("n_train")
+    epochs = model.info.training.get("config", {}).get("epochs")
+    metrics = [("test MSE", f"{row['test_mse']:.4f}"), ("PSNR", f"{row['test_psnr']:.1f} dB")]
+    if row.get("neg_elbo") is not None:
+        metrics.append(("−ELBO", f"{row['neg_elbo']:.1f}"))
+    if row.get("active_units") is not None:
+        metrics.append(("active units", f"{row['active_units']} / {model.latent_dim}"))
+    trained = f"trained on **{row['dataset']}**"
+    if epochs:
+        trained += f" for {epochs} epochs"
+    if row.get("train_seconds"):
+        trained += f" ({row['train_seconds']:.0f} s)"
     with st.sidebar.container(border=True):
-        st.markdown(f"**{model.label}** · latent size **{model.latent_dim}**")
-        trained = f"trained on **{row['dataset']}**"
-        if n_train:
-            trained += f" ({n_train:,} images)"
-        if epochs:
-            trained += f", {epochs} epochs"
-        if row.get("train_seconds"):
-            trained += f" in {row['train_seconds']:.0f} s"
+        st.markdown(f"**{model.label}** · {model.latent_dim}-d latent · `{row['architecture']}`")
         st.caption(trained)
-        c1, c2 = st.columns(2)
-        c1.metric("test MSE", f"{row['test_mse']:.4f}")
-        c2.metric("PSNR", f"{row['test_psnr']:.1f} dB")
-        if row.get("neg_elbo") is not None:
-            c1.metric("−ELBO", f"{row['neg_elbo']:.1f}")
-        if row.get("active_units") is not None:
-            c2.metric("active units", f"{row['active_units']}/{model.latent_dim}")
-        st.caption(f"hash `{model.info.hash}`")
+        st.markdown("\n".join(f"- {k}: **{v}**" for k, v in metrics))
+        st.caption(f"checkpoint hash `{model.info.hash}`")
 
 
 # -- session state ------------------------------------------------------------------------------------

@@ -34,18 +34,21 @@ def pick_models(model) -> list:
         st.stop()
 
 
-def row(label: str, png: bytes, caption: str = "") -> None:
+def row(label: str, png: bytes, note: str = "") -> None:
+    """One labelled strip: the label (and a small note) left, the images right."""
     c1, c2 = st.columns([1, 6], vertical_alignment="center")
-    c1.markdown(f"**{label}**")
-    c2.image(png, caption=caption or None, width="content", output_format="PNG")
+    c1.markdown(f"**{label}**" + (f"  \n:small[:gray[{note}]]" if note else ""))
+    c2.image(png, width="content", output_format="PNG")
 
 
 def metrics(models) -> None:
     shown = ("mse", "psnr", "neg_elbo", "active_units")
     table = pd.DataFrame([{"model": m.info.name, "family": m.label, "latent size": m.latent_dim,
                            **{k: m.info.test_metrics.get(k) for k in shown}} for m in models])
-    st.dataframe(table.rename(columns={"mse": "test MSE", "psnr": "PSNR (dB)", "neg_elbo": "−ELBO"}),
-                 hide_index=True, width="stretch")
+    names = {"mse": "test MSE", "psnr": "PSNR (dB)", "neg_elbo": "−ELBO", "active_units": "active units"}
+    formats = {"test MSE": "%.4f", "PSNR (dB)": "%.1f", "−ELBO": "%.1f", "active units": "%d"}
+    st.dataframe(table.rename(columns=names), hide_index=True, width="stretch",
+                 column_config={k: st.column_config.NumberColumn(format=f) for k, f in formats.items()})
 
 
 def reconstructions(models, x: torch.Tensor) -> None:
@@ -104,7 +107,8 @@ def main() -> None:
     c1, c2, c3 = st.columns(3)
     seed = int(c1.number_input("Seed for the inputs", 0, 10_000, 0, key="compare_seed"))
     a = int(c2.number_input(f"Interpolate from (0–{n - 1})", 0, n - 1, 0, key=f"compare_a_{ds}"))
-    b = int(c3.number_input(f"…to (0–{n - 1})", 0, n - 1, 1, key=f"compare_b_{ds}"))
+    b = int(c3.number_input(f"…to (0–{n - 1})", 0, n - 1, common.contrasting_index(common.latents(model).labels),
+                            key=f"compare_b_{ds}"))
     idx = np.random.default_rng(seed).choice(n, size=8, replace=False)
     reconstructions(models, data.x_test[idx])
     interpolations(models, data.x_test[a:a + 1], data.x_test[b:b + 1], 8)

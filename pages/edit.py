@@ -42,7 +42,7 @@ def pick_sample(model, data) -> tuple[str, torch.Tensor]:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         i = int(common.kept(c1.number_input, f"Test image (0–{n - 1})", key, 0,
                             min_value=0, max_value=n - 1, step=1))
-        c2.button("🎲 Random", on_click=random_index, args=(key, n), key="edit_random", width="stretch")
+        c2.button("Random", icon=":material/casino:", on_click=random_index, args=(key, n), key="edit_random", width="stretch")
         return f"test #{i}", data.x_test[i:i + 1]
     mine = common.pool(model)
     upload = st.file_uploader("Add an image", type=common.UPLOAD_TYPES, key="edit_upload")
@@ -126,9 +126,9 @@ def editor(model, x: torch.Tensor, sample: str, z0: np.ndarray, order, score, sc
     with right:
         st.image(draw.png(edited), caption=f"edited {sample}", width="content", output_format="PNG")
         c1, c2 = st.columns(2)
-        c1.download_button("⬇️ PNG", draw.png(edited, px=512), file_name=f"{model.info.name}-edit.png",
-                           mime="image/png", on_click="ignore", width="stretch")
-        c2.button("↺ Reset", on_click=reset, key="edit_reset", width="stretch")
+        c1.download_button("PNG", data=draw.png(edited, px=512), file_name=f"{model.info.name}-edit.png",
+                           mime="image/png", icon=":material/download:", on_click="ignore", width="stretch")
+        c2.button("Reset", icon=":material/restart_alt:", on_click=reset, key="edit_reset", width="stretch")
         recon = common.decode(model, z0[None])[0]
         st.image(draw.strip(torch.stack([x[0], recon]), px=112),
                  caption="original · unedited reconstruction", width="content", output_format="PNG")

@@ -83,9 +83,9 @@ def show_selection(model, lat, split: str, idx: list[int]) -> None:
 
 def send_buttons(model, split: str, idx: list[int], x: torch.Tensor) -> None:
     c1, c2 = st.columns(2)
-    if c1.button(f"🎛️ Edit #{idx[0]}", key="explore_to_edit", width="stretch"):
+    if c1.button(f"Edit #{idx[0]}", icon=":material/tune:", key="explore_to_edit", width="stretch"):
         common.send("edit", **ref(model, split, idx[0], x[0:1]))
-    if len(idx) >= 2 and c2.button(f"🔀 Interpolate #{idx[0]} → #{idx[1]}", key="explore_to_interp",
+    if len(idx) >= 2 and c2.button(f"Interpolate #{idx[0]} → #{idx[1]}", icon=":material/timeline:", key="explore_to_interp",
                                    width="stretch"):
         common.send("interpolate", a=ref(model, split, idx[0], x[0:1]), b=ref(model, split, idx[1], x[1:2]))
     elif len(idx) < 2:

@@ -84,7 +84,7 @@ def show_quality(frames: torch.Tensor, fade: torch.Tensor, reference: torch.Tens
                                 for k in ("latent path", "pixel crossfade")})
     per_frame = pd.DataFrame({"latent path": latent_q["realism_per_frame"],
                               "pixel crossfade": fade_q["realism_per_frame"]})
-    c2.line_chart(per_frame, height=220, x_label="frame", y_label="MSE to nearest real image")
+    c2.line_chart(per_frame, height=220, x_label="frame", y_label="MSE to nearest")
     better = latent_q["realism_mean"] < fade_q["realism_mean"]
     st.caption(f"Each frame's distance to its nearest of {len(reference)} real test images: lower "
                "means the frame looks like data. " + ("The latent path stays closer to real images "
@@ -103,22 +103,22 @@ def main() -> None:
     with ca:
         name_a, xa = endpoint(model, data, "a", 0)
     with cb:
-        name_b, xb = endpoint(model, data, "b", 1)
+        name_b, xb = endpoint(model, data, "b", common.contrasting_index(common.latents(model).labels))
     method, steps = controls()
     codes, frames = common.latent_path(model, xa, xb, steps, method)
     st.subheader(f"{name_a} → {name_b}")
     st.image(draw.strip(frames), caption=f"{method} path in latent space, {steps} frames", width="content", output_format="PNG")
     fade = crossfade(xa, xb, steps)
     st.image(draw.strip(fade), caption="pixel crossfade, for contrast", width="content", output_format="PNG")
-    c1, c2 = st.columns([2, 1])
+    c1, c2 = st.columns([3, 1])
     with c1:
         st.plotly_chart(path_on_map(model, codes), key="interp_map")
         st.caption("The path's codes placed on the PCA map of the test codes.")
     with c2:
         animation = gif(frames, duration_ms=90, pingpong=True, scale=max(1, 160 // frames.shape[-1]))
         st.image(animation, caption="there and back", width="content", output_format="GIF")
-        st.download_button("⬇️ GIF", animation, file_name=f"{model.info.name}-{method}.gif",
-                           mime="image/gif", on_click="ignore")
+        st.download_button("GIF", data=animation, file_name=f"{model.info.name}-{method}.gif",
+                           mime="image/gif", icon=":material/download:", on_click="ignore")
     st.subheader("Path quality")
     show_quality(frames, fade, data.x_test[:REFERENCE])
 
