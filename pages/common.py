@@ -14,6 +14,7 @@ from threading import Lock
 import numpy as np
 import streamlit as st
 import torch
+from threadpoolctl import threadpool_limits
 
 import latentlab
 from latentlab import LatentlabError
@@ -26,6 +27,11 @@ from latentlab.latent.project import LatentMap, params_key
 from latentlab.latent.traverse import is_variational, order_dims, posterior_kl, sweep_values
 from latentlab.models import LatentModel
 from latentlab.zoo import dataset_of, zoo_table
+
+# Small problems on a shared 2-core CPU: extra BLAS/OpenMP threads only contend. Fitting the 22
+# face-attribute directions took 12 s with 2 BLAS threads and 0.5 s with one.
+threadpool_limits(1)
+torch.set_num_threads(1)
 
 DATASET_ORDER = ("mnist", "faces", "shapes")
 FAMILY_ORDER = ("ae", "dae", "vae", "bvae", "pca")

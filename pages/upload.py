@@ -51,13 +51,14 @@ def show_one(model, data, lat, name: str, x: torch.Tensor, z: np.ndarray) -> Non
         c4.image(draw.strip(data.x_test[idx[0]], px=80),
                  caption="nearest test images by code: " + ", ".join(f"#{i}" for i in idx[0]),
                  width="content", output_format="PNG")
-        b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+        b1, b2, b3, _ = st.columns([1, 1.6, 1.6, 1.8])
         if b1.button("Edit", icon=":material/tune:", key=f"upload_edit_{name}", width="stretch"):
             common.send("edit", pool=name)
-        if b2.button("Interpolate from", icon=":material/timeline:", key=f"upload_a_{name}", width="stretch"):
+        if b2.button("Interpolate from it", icon=":material/timeline:", key=f"upload_a_{name}",
+                     width="stretch", help="…to its nearest test image"):
             common.send("interpolate", a={"pool": name}, b={"index": int(idx[0][0])})
-        if b3.button("…to nearest", icon=":material/timeline:", key=f"upload_b_{name}", width="stretch",
-                     help="Interpolate from its nearest test image to this image"):
+        if b3.button("Interpolate to it", icon=":material/timeline:", key=f"upload_b_{name}",
+                     width="stretch", help="…from its nearest test image"):
             common.send("interpolate", a={"index": int(idx[0][0])}, b={"pool": name})
 
 
