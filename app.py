@@ -23,9 +23,8 @@ PAGES = [
 page = st.navigation(PAGES)
 st.sidebar.markdown("### Model")
 name = common.model_picker()
-if name is not None:
-    try:
-        common.warm_dataset(common.load_model(name))  # build the dataset off the script thread
-    except common.LatentlabError:
-        pass  # model_picker has already shown the error
-page.run()
+try:
+    page.run()
+finally:
+    if name is not None:  # after the page has drawn: build its dataset off the script thread
+        common.warm_dataset(name)

@@ -7,6 +7,7 @@ ever called under `torch.inference_mode()`; latents, maps and datasets are read,
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from threading import Lock
@@ -18,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 import latentlab
 from latentlab import LatentlabError
-from latentlab.checkpoint import ZOO_DIR
+from latentlab.checkpoint import ZOO_DIR, zoo_names
 from latentlab.datasets import Dataset
 from latentlab.images import load_image
 from latentlab.latent import AttributeDirections, LatentSet, encode_split, latent_map
@@ -26,7 +27,6 @@ from latentlab.latent.cache import DEFAULT_PARAMS, _dirs
 from latentlab.latent.project import LatentMap, params_key
 from latentlab.latent.traverse import is_variational, order_dims, posterior_kl, sweep_values
 from latentlab.models import LatentModel
-from latentlab.zoo import dataset_of, zoo_table
 
 # Small problems on a shared 2-core CPU: extra BLAS/OpenMP threads only contend. Fitting the 22
 # face-attribute directions took 12 s with 2 BLAS threads and 0.5 s with one.
@@ -56,10 +56,27 @@ def load_model(name: str) -> LatentModel:
     return _load(name, _stamp(name))
 
 
+def _through_entry_point() -> None:
+    """Re-run through app.py when a page was started without it.
+
+    Streamlit decides once per process, before any script runs, that an app with a pages/ folder
+    is a v1 multipage app. Until some session has called st.navigation, a request for /explore
+    in a fresh process runs pages/explore.py alone: no sidebar, no model picker, and helper
+    modules listed as pages. Clearing the flag (exactly what st.navigation itself does) and
+    rerunning executes app.py, whose st.navigation then resolves the requested page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_model() -> LatentModel:
     """The checkpoint chosen in the sidebar; stops the page with a message if it cannot load."""
     name = st.session_state.get("model_name")
     if not name:
+        _through_entry_point()
         st.info("No checkpoint in `checkpoints/` yet: train one with `python -m latentlab train`.")
         st.stop()
     try:
@@ -144,17 +161,29 @@ def _dataset_future(model: LatentModel) -> Future:
     key = repr(model.info.dataset)
     with _FUTURES_LOCK:
         if key not in _FUTURES:
-            _FUTURES[key] = _POOL.submit(dataset_of, model)
+            _FUTURES[key] = _POOL.submit(_build_dataset, model)
         return _FUTURES[key]
 
 
-def warm_dataset(model: LatentModel) -> None:
-    """Start building the model's dataset in the background so later pages find it ready."""
-    _dataset_future(model)
+def _build_dataset(model: LatentModel) -> Dataset:
+    from latentlab.zoo import dataset_of  # imported here: it pulls in torchvision (~1.5 s)
+
+    return dataset_of(model)
+
+
+def warm_dataset(name: str) -> None:
+    """Start building a checkpoint's dataset in the background so later pages find it ready."""
+    try:
+        _dataset_future(load_model(name))
+    except LatentlabError:
+        pass  # the model card has already said why this checkpoint cannot load
 
 
 def dataset_ready(model: LatentModel) -> bool:
-    return _dataset_future(model).done()
+    """True if the dataset is built; never starts a build (that waits until the page has drawn)."""
+    with _FUTURES_LOCK:
+        future = _FUTURES.get(repr(model.info.dataset))
+    return future is not None and future.done() and future.exception() is None
 
 
 def dataset(model: LatentModel) -> Dataset:
@@ -223,11 +252,21 @@ def attribute_targets(labels: dict, cats: dict) -> dict[str, np.ndarray]:
 
 # -- the sidebar picker -----------------------------------------------------------------------------
 def zoo_rows() -> list[dict]:
-    try:
-        return zoo_table()
-    except LatentlabError as exc:
-        st.sidebar.error(f"The zoo cannot be listed: {exc}")
-        return []
+    """name, dataset, family label and architecture of every zoo checkpoint, from config.json only.
+
+    (latentlab.zoo.zoo_table has the metrics too, but importing latentlab.zoo costs ~1.5 s of
+    torchvision import on the first page of a fresh process.)
+    """
+    rows = []
+    for name in zoo_names():
+        try:
+            config = json.loads((ZOO_DIR / name / "config.json").read_text())
+            rows.append({"name": name, "dataset": config["dataset"]["name"],
+                         "family": config.get("label", config["architecture"]),
+                         "architecture": config["architecture"]})
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            st.sidebar.error(f"checkpoints/{name}/config.json is unreadable: {exc}")
+    return rows
 
 
 def rank(row: dict) -> tuple:
@@ -254,24 +293,24 @@ def model_picker() -> str | None:
     return name
 
 
+METRICS = {"mse": ("test MSE", "{:.4f}"), "psnr": ("PSNR", "{:.1f} dB"), "neg_elbo": ("−ELBO", "{:.1f}"),
+           "active_units": ("active units", "{}")}
+
+
 def model_card(row: dict) -> None:
-    """Family, latent size, training data and test metrics of one zoo row."""
+    """Family, latent size, training data and test metrics of one checkpoint."""
     try:
         model = load_model(row["name"])
     except LatentlabError as exc:
         st.sidebar.error(f"{row['name']}: {exc}")
         return
-    epochs = model.info.training.get("config", {}).get("epochs")
-    metrics = [("test MSE", f"{row['test_mse']:.4f}"), ("PSNR", f"{row['test_psnr']:.1f} dB")]
-    if row.get("neg_elbo") is not None:
-        metrics.append(("−ELBO", f"{row['neg_elbo']:.1f}"))
-    if row.get("active_units") is not None:
-        metrics.append(("active units", f"{row['active_units']} / {model.latent_dim}"))
+    training, found = model.info.training, model.info.test_metrics
+    metrics = [(label, fmt.format(found[k])) for k, (label, fmt) in METRICS.items() if found.get(k) is not None]
     trained = f"trained on **{row['dataset']}**"
-    if epochs:
-        trained += f" for {epochs} epochs"
-    if row.get("train_seconds"):
-        trained += f" ({row['train_seconds']:.0f} s)"
+    if training.get("config", {}).get("epochs"):
+        trained += f" for {training['config']['epochs']} epochs"
+    if training.get("seconds"):
+        trained += f" ({training['seconds']:.0f} s)"
     with st.sidebar.container(border=True):
         st.markdown(f"**{model.label}** · {model.latent_dim}-d latent · `{row['architecture']}`")
         st.caption(trained)

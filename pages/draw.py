@@ -12,7 +12,6 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 from latentlab.latent.interpolate import strip_png, to_pil
 
@@ -38,8 +37,14 @@ def strip(images: torch.Tensor, px: int = TILE) -> bytes:
 
 
 def grid(images: torch.Tensor, ncol: int, px: int = TILE) -> bytes:
-    """Images `[N, C, H, W]` in rows of `ncol` -> PNG."""
-    sheet = make_grid(images, nrow=max(1, ncol), padding=1, pad_value=1.0)
+    """Images `[N, C, H, W]` in rows of `ncol` (1 px white gaps) -> PNG."""
+    n, c, h, w = images.shape
+    ncol = max(1, min(ncol, n))
+    nrow = -(-n // ncol)
+    sheet = torch.ones(c, nrow * (h + 1) - 1, ncol * (w + 1) - 1)
+    for k, image in enumerate(images):
+        r, q = divmod(k, ncol)
+        sheet[:, r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = image
     buf = io.BytesIO()
     to_pil(sheet, _scale(images.shape[-1], px)).save(buf, format="PNG")
     return buf.getvalue()

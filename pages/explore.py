@@ -25,12 +25,13 @@ def map_controls(model, lat) -> tuple[str, str, str]:
 
 def fitted_map(model, method: str, split: str):
     """The map from the cache; UMAP/t-SNE are fitted only behind an explicit button."""
+    label = next(k for k, v in common.MAP_METHODS.items() if v == method)
     if common.map_is_cached(model, method, split) or st.session_state.get(f"fit_{method}_{split}"):
-        with st.spinner(f"Fitting {method.upper()} on the {split} codes (once per checkpoint)…"):
+        with st.spinner(f"Fitting {label} on the {split} codes (once per checkpoint)…"):
             return common.get_map(model, method, split)
-    st.info(f"No precomputed {method.upper()} map for this checkpoint's {split} split. Fitting one "
-            "takes from a few seconds to a minute on a CPU; PCA is instant.")
-    if st.button(f"Fit {method.upper()} now", key=f"fit_button_{method}"):
+    st.info(f"No precomputed {label} map for this checkpoint's {split} split. Fitting one takes "
+            "from a few seconds to a minute on a CPU; PCA is instant.")
+    if st.button(f"Fit {label} now", key=f"fit_button_{method}"):
         st.session_state[f"fit_{method}_{split}"] = True
         st.rerun()
     st.stop()

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from latentlab.zoo import reconstruction_grid
+from latentlab import LatentlabError
+from latentlab.zoo import reconstruction_grid, zoo_table
 from pages import common, draw
 
 ABOUT = """
@@ -24,7 +25,11 @@ COLUMNS = {"name": "checkpoint", "dataset": "dataset", "family": "family", "late
 
 
 def zoo_frame() -> pd.DataFrame:
-    rows = common.zoo_rows()
+    try:
+        rows = zoo_table()
+    except LatentlabError as exc:
+        st.error(f"The zoo cannot be listed: {exc}")
+        rows = []
     return pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
 
 
