@@ -7,7 +7,7 @@ the chosen page.
 
 import streamlit as st
 
-from pages import common
+from pages import common, sidebar
 
 st.set_page_config(page_title="latentlab", page_icon=":material/explore:", layout="wide")
 
@@ -22,7 +22,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 st.sidebar.markdown("### Model")
-name = common.model_picker()
+name = sidebar.model_picker()
 try:
     page.run()
 finally:

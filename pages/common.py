@@ -7,7 +7,6 @@ ever called under `torch.inference_mode()`; latents, maps and datasets are read,
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from threading import Lock
@@ -19,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 import latentlab
 from latentlab import LatentlabError
-from latentlab.checkpoint import ZOO_DIR, zoo_names
+from latentlab.checkpoint import ZOO_DIR
 from latentlab.datasets import Dataset
 from latentlab.images import load_image
 from latentlab.latent import AttributeDirections, LatentSet, encode_split, latent_map
@@ -33,8 +32,6 @@ from latentlab.models import LatentModel
 threadpool_limits(1)
 torch.set_num_threads(1)
 
-DATASET_ORDER = ("mnist", "faces", "shapes")
-FAMILY_ORDER = ("ae", "dae", "vae", "bvae", "pca")
 MAP_METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
@@ -93,7 +90,11 @@ def _latents(_model: LatentModel, digest: str, split: str) -> LatentSet:
 
 def latents(model: LatentModel, split: str = "test") -> LatentSet:
     """Codes, per-image reconstruction error and labels of a split, from the on-disk cache."""
-    return _latents(model, model.info.hash, split)
+    try:
+        return _latents(model, model.info.hash, split)
+    except LatentlabError as exc:
+        st.error(f"Cannot encode the {split} split of {model.info.name}: {exc}")
+        st.stop()
 
 
 def map_key(model: LatentModel, method: str, split: str) -> str:
@@ -189,10 +190,14 @@ def dataset_ready(model: LatentModel) -> bool:
 def dataset(model: LatentModel) -> Dataset:
     """The dataset a checkpoint was trained on (blocks, with a spinner, until it is built)."""
     future = _dataset_future(model)
-    if not future.done():
-        with st.spinner(f"Building the {model.info.dataset['name']} dataset (once per server)…"):
-            return future.result()
-    return future.result()
+    try:
+        if not future.done():
+            with st.spinner(f"Building the {model.info.dataset['name']} dataset (once per server)…"):
+                return future.result()
+        return future.result()
+    except LatentlabError as exc:
+        st.error(f"Cannot load the data {model.info.name} was trained on: {exc}")
+        st.stop()
 
 
 def categories(model: LatentModel) -> dict[str, list[str]]:
@@ -248,74 +253,6 @@ def attribute_targets(labels: dict, cats: dict) -> dict[str, np.ndarray]:
             continuous[name] = v > np.median(v)
     out = {**binary, **continuous, **onevsrest}
     return {k: y for k, y in out.items() if min(y.sum(), (~y).sum()) >= 10}
-
-
-# -- the sidebar picker -----------------------------------------------------------------------------
-def zoo_rows() -> list[dict]:
-    """name, dataset, family label and architecture of every zoo checkpoint, from config.json only.
-
-    (latentlab.zoo.zoo_table has the metrics too, but importing latentlab.zoo costs ~1.5 s of
-    torchvision import on the first page of a fresh process.)
-    """
-    rows = []
-    for name in zoo_names():
-        try:
-            config = json.loads((ZOO_DIR / name / "config.json").read_text())
-            rows.append({"name": name, "dataset": config["dataset"]["name"],
-                         "family": config.get("label", config["architecture"]),
-                         "architecture": config["architecture"]})
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            st.sidebar.error(f"checkpoints/{name}/config.json is unreadable: {exc}")
-    return rows
-
-
-def rank(row: dict) -> tuple:
-    arch = row["architecture"]
-    fam = next((i for i, f in enumerate(FAMILY_ORDER) if row["name"].endswith("_" + f)), len(FAMILY_ORDER))
-    return (FAMILY_ORDER.index(arch) if arch in FAMILY_ORDER else 9, fam, row["name"])
-
-
-def model_picker() -> str | None:
-    """Dataset -> checkpoint in the sidebar, plus a card; the choice is kept in session_state."""
-    rows = zoo_rows()
-    if not rows:
-        st.sidebar.warning("No checkpoints found in `checkpoints/`.")
-        return None
-    datasets = sorted({r["dataset"] for r in rows},
-                      key=lambda d: (DATASET_ORDER.index(d) if d in DATASET_ORDER else 9, d))
-    ds = kept(st.sidebar.selectbox, "Dataset", "pick_dataset", datasets[0], options=datasets)
-    names = [r["name"] for r in sorted((r for r in rows if r["dataset"] == ds), key=rank)]
-    labels = {r["name"]: r["family"] for r in rows}
-    name = kept(st.sidebar.selectbox, "Checkpoint", f"pick_ckpt_{ds}", names[0], options=names,
-                format_func=lambda n: f"{n} · {labels[n]}")
-    st.session_state["model_name"] = name
-    model_card(next(r for r in rows if r["name"] == name))
-    return name
-
-
-METRICS = {"mse": ("test MSE", "{:.4f}"), "psnr": ("PSNR", "{:.1f} dB"), "neg_elbo": ("−ELBO", "{:.1f}"),
-           "active_units": ("active units", "{}")}
-
-
-def model_card(row: dict) -> None:
-    """Family, latent size, training data and test metrics of one checkpoint."""
-    try:
-        model = load_model(row["name"])
-    except LatentlabError as exc:
-        st.sidebar.error(f"{row['name']}: {exc}")
-        return
-    training, found = model.info.training, model.info.test_metrics
-    metrics = [(label, fmt.format(found[k])) for k, (label, fmt) in METRICS.items() if found.get(k) is not None]
-    trained = f"trained on **{row['dataset']}**"
-    if training.get("config", {}).get("epochs"):
-        trained += f" for {training['config']['epochs']} epochs"
-    if training.get("seconds"):
-        trained += f" ({training['seconds']:.0f} s)"
-    with st.sidebar.container(border=True):
-        st.markdown(f"**{model.label}** · {model.latent_dim}-d latent · `{row['architecture']}`")
-        st.caption(trained)
-        st.markdown("\n".join(f"- {k}: **{v}**" for k, v in metrics))
-        st.caption(f"checkpoint hash `{model.info.hash}`")
 
 
 # -- session state ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import torch
 
 from latentlab import LatentlabError
 from latentlab.latent import direction_sweep
-from pages import common, draw
+from pages import common, draw, sidebar
 
 DEFAULT_FAMILIES = ("ae", "vae", "pca")
 STRENGTHS = np.linspace(-2.0, 2.0, 5)
@@ -15,7 +15,7 @@ STRENGTHS = np.linspace(-2.0, 2.0, 5)
 
 def pick_models(model) -> list:
     ds = model.info.dataset["name"]
-    rows = sorted((r for r in common.zoo_rows() if r["dataset"] == ds), key=common.rank)
+    rows = sorted((r for r in sidebar.zoo_rows() if r["dataset"] == ds), key=sidebar.rank)
     names = [r["name"] for r in rows]
     default = [n for fam in DEFAULT_FAMILIES for n in names if n == f"{ds}_{fam}"] or names[:3]
     key = f"compare_models_{ds}"

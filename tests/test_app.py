@@ -103,6 +103,20 @@ def test_every_page_runs(family):
         assert at.session_state["model_name"] == name, f"the model choice was lost on {page}"
 
 
+def test_a_page_opened_first_in_a_fresh_process_still_gets_the_sidebar():
+    # With a pages/ folder Streamlit starts in v1 multipage mode: before any session has called
+    # st.navigation, /explore runs pages/explore.py alone. The page must rerun through app.py.
+    name, dataset = checkpoint_of("pca")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.session_state[f"pick_ckpt_{dataset}"] = name
+    at.session_state["pick_dataset"] = dataset
+    at.switch_page("pages/explore.py").run()
+    assert_clean(at)
+    assert [t.value for t in at.title] == ["Explore"]
+    assert [s.label for s in at.sidebar.selectbox] == ["Dataset", "Checkpoint"]
+    assert at.get("plotly_chart"), "the map is drawn"
+
+
 # -- page behaviour ------------------------------------------------------------------------------
 def test_home_lists_the_zoo_and_shows_reconstructions():
     name, dataset = checkpoint_of("pca")
