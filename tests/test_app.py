@@ -152,7 +152,7 @@ def test_explore_colour_changes_the_map():
     assert at.get("plotly_chart")[0].proto.spec != before
 
 
-@pytest.mark.parametrize("family", ["ae", "pca"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_edit_sliders_change_the_decoded_image(family):
     name, dataset = checkpoint_of(family)
     at = open_app(name, dataset, "edit")
@@ -220,5 +220,10 @@ def test_compare_needs_two_models():
     at.multiselect(key=key).set_value([name, others[0]]).run()
     assert_clean(at)
     assert len(at.dataframe[0].value) == 2
+    edits = [img.value for img in at.image]
+    attributes = at.selectbox(key="compare_attribute")
+    attributes.set_value(attributes.options[-1]).run()
+    assert_clean(at)
+    assert [img.value for img in at.image] != edits, "another attribute edits differently"
     at.multiselect(key=key).set_value([name]).run()
     assert at.warning and not at.exception
