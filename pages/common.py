@@ -237,17 +237,17 @@ def contrasting_index(labels: dict, i: int = 0) -> int:
 def attribute_targets(labels: dict, cats: dict) -> dict[str, np.ndarray]:
     """Boolean targets `[N]` for attribute directions, binary labels first.
 
-    Binary labels as they are; categorical ones one-vs-rest ("hair_color: red"); other numeric
-    labels split at the median ("smile" = more smile). Classes with < 10 members are skipped.
+    Binary labels as they are; the dataset's named categories one-vs-rest ("hair_color: red");
+    other numeric labels, ordinal factors included, split at the median ("smile" = more smile).
+    Targets with < 10 members in either class are skipped.
     """
     binary, continuous, onevsrest = {}, {}, {}
     for name in label_names(labels):
         v = np.asarray(labels[name])
         if set(np.unique(v).tolist()) <= {0, 1}:
             binary[name] = v.astype(bool)
-        elif is_categorical(name, v, cats):
-            names = cats.get(name) or [f"{u:g}" for u in range(int(v.max()) + 1)]
-            for i, cat in enumerate(names):
+        elif name in cats:  # named categories: one direction per category
+            for i, cat in enumerate(cats[name]):
                 onevsrest[f"{name}: {cat}"] = v == i
         else:
             continuous[name] = v > np.median(v)
