@@ -22,8 +22,8 @@ from latentlab.checkpoint import ZOO_DIR
 from latentlab.datasets import Dataset
 from latentlab.images import load_image
 from latentlab.latent import AttributeDirections, LatentSet, encode_split, latent_map
-from latentlab.latent.cache import DEFAULT_PARAMS, _dirs
-from latentlab.latent.project import LatentMap, params_key
+from latentlab.latent.cache import find_cached_map
+from latentlab.latent.project import LatentMap
 from latentlab.latent.traverse import is_variational, order_dims, posterior_kl, sweep_values
 from latentlab.models import LatentModel
 
@@ -97,14 +97,9 @@ def latents(model: LatentModel, split: str = "test") -> LatentSet:
         st.stop()
 
 
-def map_key(model: LatentModel, method: str, split: str) -> str:
-    return f"{model.info.hash}-{split}-{params_key(method, **DEFAULT_PARAMS[method])}"
-
-
 def map_is_cached(model: LatentModel, method: str, split: str = "test") -> bool:
     """True when `latent_map` would load rather than fit (PCA is always cheap enough to fit)."""
-    key = map_key(model, method, split)
-    return method == "pca" or any((d / key / "map.json").exists() for d in _dirs(model))
+    return method == "pca" or find_cached_map(model, method, split) is not None
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)

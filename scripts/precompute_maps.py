@@ -7,12 +7,16 @@ Files are keyed by the checkpoint hash; files of an older hash are removed. Prin
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Look only at what ships: a user cache would satisfy lookups without writing into checkpoints/.
+os.environ["LATENTLAB_CACHE"] = tempfile.mkdtemp(prefix="latentlab-precompute-")
 
 import latentlab  # noqa: E402
 from latentlab.checkpoint import zoo_names  # noqa: E402

@@ -99,18 +99,28 @@ def _write(path: Path, latents: LatentSet) -> None:
 DEFAULT_PARAMS = {"pca": {}, "umap": {"n_neighbors": 15, "min_dist": 0.1}, "tsne": {"perplexity": 30}}
 
 
+def _map_key(model, method: str, split: str, params: dict) -> tuple[str, dict]:
+    params = params or dict(DEFAULT_PARAMS.get(method, {}))
+    return f"{model.info.hash}-{split}-{params_key(method, **params)}", params
+
+
+def find_cached_map(model, method: str = "pca", split: str = "test", **params) -> Path | None:
+    """The folder of an already computed map (shipped first), or None if it would be fitted."""
+    key, _ = _map_key(model, method, split, params)
+    return next((d / key for d in _dirs(model) if (d / key / "map.json").exists()), None)
+
+
 def latent_map(model, method: str = "pca", split: str = "test", write_to: Path | None = None,
                **params) -> tuple[LatentMap, np.ndarray]:
     """A 2-D map of a split's latents (shipped, cached, or fitted and cached) and its embedding.
 
     With no params the method's DEFAULT_PARAMS are used, which are the ones the zoo ships.
     """
-    params = params or dict(DEFAULT_PARAMS.get(method, {}))
-    key = f"{model.info.hash}-{split}-{params_key(method, **params)}"
-    for d in _dirs(model):
-        if (d / key / "map.json").exists():
-            fitted = LatentMap.load(d / key)
-            return fitted, fitted.embedding_
+    found = find_cached_map(model, method, split, **params)
+    if found is not None:
+        fitted = LatentMap.load(found)
+        return fitted, fitted.embedding_
+    key, params = _map_key(model, method, split, params)
     z = encode_split(model, split, write_to=write_to).z
     fitted = cached_map(write_to or _dirs(model)[1], key, z, method, **params)
     return fitted, fitted.embedding_
