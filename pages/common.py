@@ -10,6 +10,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from threading import Lock
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -21,11 +22,13 @@ from latentlab import LatentlabError
 from latentlab.checkpoint import ZOO_DIR
 from latentlab.datasets import Dataset
 from latentlab.images import load_image
-from latentlab.latent import AttributeDirections, LatentSet, encode_split, latent_map
-from latentlab.latent.cache import find_cached_map
+from latentlab.latent.cache import LatentSet, encode_split, find_cached_map, latent_map
 from latentlab.latent.project import LatentMap
 from latentlab.latent.traverse import is_variational, order_dims, posterior_kl, sweep_values
 from latentlab.models import LatentModel
+
+if TYPE_CHECKING:
+    from latentlab.latent.attributes import AttributeDirections
 
 # Small problems on a shared 2-core CPU: extra BLAS/OpenMP threads only contend. Fitting the 22
 # face-attribute directions took 12 s with 2 BLAS threads and 0.5 s with one.
@@ -114,6 +117,8 @@ def get_map(model: LatentModel, method: str = "pca", split: str = "test") -> tup
 
 @st.cache_resource(show_spinner="Fitting attribute directions…", max_entries=16)
 def _directions(_z: np.ndarray, _targets: dict, digest: str) -> AttributeDirections:
+    from latentlab.latent.attributes import AttributeDirections  # lazy: pulls in scikit-learn
+
     return AttributeDirections(method="logistic", compare=()).fit(_z, _targets)
 
 

@@ -34,8 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.decomposition import PCA
-from sklearn.neighbors import NearestNeighbors
 
 from latentlab.errors import ConfigError
 
@@ -84,6 +82,8 @@ class LatentMap:
         return self
 
     def _fit_pca(self, z: np.ndarray) -> None:
+        from sklearn.decomposition import PCA  # lazy: loading a shipped map needs only numpy
+
         pca = PCA(self.n_components, random_state=self.random_state, **self.params).fit(z)
         self.mean_, self.components_ = pca.mean_, pca.components_
         self.embedding_ = self.transform(z)
@@ -121,6 +121,8 @@ class LatentMap:
 
     def _neighbour_transform(self, z: np.ndarray) -> np.ndarray:
         if self._index is None:
+            from sklearn.neighbors import NearestNeighbors
+
             self._index = NearestNeighbors().fit(self.train_)
         k = min(self.k_transform, len(self.train_))
         dist, idx = self._index.kneighbors(z, n_neighbors=k)

@@ -16,7 +16,6 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from scipy.stats import norm
 
 from latentlab.errors import ConfigError
 
@@ -80,6 +79,8 @@ def sweep_values(dims, steps: int, range_mode: str, z_data=None,
         raise ConfigError(f"quantiles must satisfy 0 < lo < hi < 1, got {quantiles}")
     q = np.linspace(lo, hi, steps)
     if range_mode == "prior":
+        from scipy.stats import norm  # lazy: scipy.stats costs ~1 s on the app's first page
+
         return np.tile(norm.ppf(q), (len(dims), 1))
     z = np.asarray(torch.as_tensor(z_data).double())
     return np.stack([np.quantile(z[:, d], q) for d in dims])
