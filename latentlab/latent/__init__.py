@@ -30,11 +30,14 @@ _LAZY = {
 }
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
-__all__ = sorted([
-    *_MODULE_OF, "LatentMap", "LatentSet", "cached_map", "crossfade", "direction_sweep",
-    "encode_images", "encode_split", "find_cached_map", "gif", "interpolate", "latent_map", "lerp",
-    "order_dims", "path", "path_quality", "slerp", "strip_png", "traversal_grid",
-])
+__all__ = [
+    "AttributeDirections", "Direction", "LatentMap", "LatentSet", "NearestNeighbours",
+    "attribute_report", "cached_map", "classifier_direction", "conditional_direction", "crossfade",
+    "direction_sweep", "directions_from_groups", "encode_images", "encode_split", "find_cached_map",
+    "fit_attribute_regressors", "gif", "interpolate", "latent_map", "latent_neighbours", "lerp",
+    "mean_difference", "order_dims", "path", "path_quality", "pixel_neighbours", "slerp",
+    "strip_png", "traversal_grid",
+]
 
 
 def __getattr__(name: str):
