@@ -131,6 +131,27 @@ def directions(model: LatentModel, data: Dataset) -> AttributeDirections | None:
     return _directions(lat.z, targets, f"{model.info.hash}-{','.join(targets)}")
 
 
+def tags(model: LatentModel) -> dict[str, list[int]]:
+    """Test-split indices the user tagged by hand on the map, per group ("A", "B"), per dataset."""
+    return st.session_state.setdefault(f"tags_{model.info.dataset['name']}", {"A": [], "B": []})
+
+
+def tag_direction(model: LatentModel) -> tuple[np.ndarray, float] | None:
+    """Unit direction from group B's mean code to group A's, and the codes' std along it.
+    None until both groups are tagged (and disjoint)."""
+    from latentlab.latent.attributes import directions_from_groups  # lazy: pulls in scikit-learn
+
+    t = tags(model)
+    if not t["A"] or not t["B"]:
+        return None
+    z = latents(model).z
+    try:
+        d = directions_from_groups(z, t["A"], t["B"])
+    except LatentlabError:
+        return None
+    return d.vector, float((z @ d.vector).std())
+
+
 @st.cache_resource(show_spinner="Measuring per-dimension KL…", max_entries=16)
 def _kl(_model: LatentModel, _x: torch.Tensor, digest: str) -> np.ndarray:
     return posterior_kl(_model, _x)

@@ -102,13 +102,24 @@ def attribute_sliders(z: np.ndarray, dirs, prefix: str) -> np.ndarray:
     return z
 
 
+def tag_slider(z: np.ndarray, tagged, prefix: str) -> np.ndarray:
+    """The direction from the user's hand-tagged groups on the map (B -> A), if both exist."""
+    if tagged is None:
+        st.caption("Tag two groups of points on Explore (A and B) to get a slider between them.")
+        return z
+    vector, scale = tagged
+    s = st.slider("your tags: B → A", -3.0, 3.0, 0.0, 0.1, key=f"{prefix}_tags",
+                  help="mean code of group A minus mean code of group B, in stds of the codes along it")
+    return z + s * scale * vector.astype(z.dtype)
+
+
 def reset() -> None:
     st.session_state["edit_token"] = st.session_state.get("edit_token", 0) + 1
 
 
 @st.fragment
 def editor(model, x: torch.Tensor, sample: str, z0: np.ndarray, order, score, score_name: str,
-           ranges, dirs) -> None:
+           ranges, dirs, tagged=None) -> None:
     """Sliders -> decode -> image. A fragment: moving a slider reruns only this block."""
     prefix = f"edit_{model.info.hash}_{sample}_{st.session_state.get('edit_token', 0)}"
     left, right = st.columns([3, 2], gap="large")
@@ -122,6 +133,7 @@ def editor(model, x: torch.Tensor, sample: str, z0: np.ndarray, order, score, sc
             st.caption("Logistic-regression normals fitted on the test codes (InterFaceGAN); "
                        "1 step = one standard deviation of the codes along the direction.")
             z = attribute_sliders(z, dirs, prefix)
+            z = tag_slider(z, tagged, prefix)
     edited = common.decode(model, z[None])[0]
     with right:
         st.image(draw.png(edited), caption=f"edited {sample}", width="content", output_format="PNG")
@@ -143,7 +155,7 @@ def main() -> None:
     z0 = common.encode(model, x)[0]
     order, score, score_name = common.dimension_order(model, data)
     editor(model, x, sample, z0, order, score, score_name, common.slider_ranges(model),
-           common.directions(model, data))
+           common.directions(model, data), common.tag_direction(model))
 
 
 main()

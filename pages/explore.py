@@ -91,6 +91,23 @@ def send_buttons(model, split: str, idx: list[int], x: torch.Tensor) -> None:
         common.send("interpolate", a=ref(model, split, idx[0], x[0:1]), b=ref(model, split, idx[1], x[1:2]))
     elif len(idx) < 2:
         c2.caption("Select two or more points to interpolate between the first two.")
+    if split == "test":
+        tag_buttons(model, idx)
+
+
+def tag_buttons(model, idx: list[int]) -> None:
+    """Tag the selection as group A or B; Edit then offers a slider from B towards A."""
+    t = common.tags(model)
+    c1, c2, c3 = st.columns(3)
+    for col, group in ((c1, "A"), (c2, "B")):
+        if col.button(f"Tag as group {group}", icon=":material/label:", key=f"tag_{group}", width="stretch"):
+            other = "B" if group == "A" else "A"
+            t[group] = sorted(set(t[group]) | set(idx))
+            t[other] = [i for i in t[other] if i not in set(idx)]
+    if c3.button("Clear tags", icon=":material/label_off:", key="tag_clear", width="stretch"):
+        t["A"], t["B"] = [], []
+    st.caption(f"Hand tags: {len(t['A'])} in A, {len(t['B'])} in B. With both groups tagged, Edit has a "
+               "slider that moves a code from B's mean towards A's.")
 
 
 def ref(model, split: str, i: int, x: torch.Tensor) -> dict:

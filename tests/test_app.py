@@ -227,3 +227,21 @@ def test_compare_needs_two_models():
     assert [img.value for img in at.image] != edits, "another attribute edits differently"
     at.multiselect(key=key).set_value([name]).run()
     assert at.warning and not at.exception
+
+
+def test_hand_tagged_groups_give_an_edit_slider():
+    name, dataset = checkpoint_of("pca")
+    at = open_app(name, dataset, "explore")
+    at.text_input(key="explore_typed").set_value("0, 1, 2, 3").run()
+    at.button(key="tag_A").click().run()
+    at.text_input(key="explore_typed").set_value("4, 5, 6, 7").run()
+    at.button(key="tag_B").click().run()
+    assert_clean(at)
+    assert any("4 in A, 4 in B" in c.value for c in at.caption)
+    at.switch_page("pages/edit.py").run()
+    assert_clean(at)
+    tag = next(s for s in at.slider if s.label == "your tags: B → A")
+    before = image_with(at, "edited")
+    tag.set_value(3.0).run()
+    assert_clean(at)
+    assert image_with(at, "edited") != before
