@@ -1,0 +1,225 @@
+"""What a person waits for in the browser (printed, not asserted), with headless Debian Chromium.
+
+Usage: python scripts/bench_browser.py [--model faces_vae] [--moves 20] [--fresh 3] [--cache DIR]
+
+(a) Edit: slider release -> new image on screen. The first latent slider is dragged with the
+    mouse and released, `--moves` times (alternating towards the track's centre, a slightly
+    different distance each time). Measured inside the page: a capture-phase `pointerup` listener
+    stamps the release; a MutationObserver on the page watches the "edited" image's `src`; when
+    it changes, `img.decode()` waits for the new pixels and the next animation frame stamps
+    "on screen". Both stamps are `performance.now()` of the same page, so no Python polling
+    enters the figure. p50 / p95 / max over the moves; the model is chosen in the sidebar.
+(b) Explore in a fresh app process: a new `streamlit run` per repeat, a new browser context
+    (empty HTTP cache), Explore's URL opened directly; navigation start -> the first animation
+    frame in which plotly's `.main-svg` exists and its traces have points. The on-disk latent
+    cache is the app's usual one (or --cache); whether the default model's test latents were
+    already on disk is printed per run, since a cold disk cache adds the dataset build and encode.
+
+The machine line (nproc, CPU model, load) is printed first: the figures mean little without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # browser_helpers: the server and browser the tests use
+sys.path.insert(0, str(ROOT))
+
+from browser_helpers import (  # noqa: E402
+    CHROMIUM,
+    VIEWPORT,
+    Server,
+    launch,
+    loaded_src,
+    wait_idle,
+)
+
+LOGS = ROOT / "artifacts" / "logs"
+EDITED = "^edited "
+
+INSTRUMENT_EDIT = """() => {
+    const B = window.__bench = {release: null, shown: []};
+    const find = () => {
+        for (const block of document.querySelectorAll('[data-testid=stImage]'))
+            if (/^edited /.test(block.innerText.trim())) return block.querySelector('img');
+        return null;
+    };
+    B.lastSrc = find() && find().src;
+    document.addEventListener('pointerup', e => { B.release = performance.now(); }, true);
+    new MutationObserver(() => {
+        const img = find();
+        if (!img || img.src === B.lastSrc) return;
+        const src = B.lastSrc = img.src, mutated = performance.now();
+        const stamp = () => requestAnimationFrame(() => B.shown.push({src, mutated, painted: performance.now()}));
+        img.decode().then(stamp, stamp);
+    }).observe(document.querySelector('[data-testid=stMain]'),
+               {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+}"""
+
+INSTRUMENT_MAP = """(() => {
+    const check = () => {
+        const gd = document.querySelector('.js-plotly-plot');
+        if (gd && gd.querySelector('.main-svg') && (gd._fullData || []).some(t => t._length > 0)) {
+            window.__mapDrawn = performance.now();
+            return;
+        }
+        requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+})();"""
+
+
+# -- reporting --------------------------------------------------------------------------------------
+def machine_line() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    chromium = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True).stdout.strip()
+    from importlib.metadata import version
+
+    return (f"machine: nproc {os.cpu_count()} · {cpu} · load {load} · {chromium} · "
+            f"streamlit {version('streamlit')} · playwright {version('playwright')}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in (0, 100]) of a short list: p95 of 20 values is the 19th."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
+
+
+# -- (a) Edit slider --------------------------------------------------------------------------------
+def pick_model(page, name: str) -> str:
+    """Select `name` (dataset, then checkpoint) in the sidebar; the checkpoint actually shown."""
+    sidebar = page.get_by_test_id("stSidebar")
+    checkpoint = sidebar.get_by_role("combobox", name="Checkpoint")
+    checkpoint.wait_for(timeout=60_000)
+    if checkpoint.input_value().split(" · ")[0] == name:
+        return name
+    dataset = name.split("_")[0]
+    sidebar.get_by_role("combobox", name="Dataset").click()
+    options = page.get_by_role("option", name=dataset, exact=True)
+    if options.count():
+        options.first.click()
+        wait_idle(page)
+        checkpoint.click()
+        option = page.get_by_role("option", name=f"{name} · ")
+        if option.count():
+            option.first.click()
+        else:
+            page.keyboard.press("Escape")
+        wait_idle(page)
+    return checkpoint.input_value().split(" · ")[0]
+
+
+def drag_first_slider(page, k: int) -> None:
+    """Press the first slider's thumb, move it towards the track's centre, release."""
+    slider = page.get_by_test_id("stSlider").first
+    thumb = slider.get_by_test_id("stSliderThumbValue").locator("..").bounding_box()
+    track = slider.get_by_role("group").first.bounding_box()
+    x, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
+    direction = 1 if x < track["x"] + track["width"] / 2 else -1
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + direction * (24 + 3 * k), y, steps=4)
+    page.mouse.up()
+
+
+def slider_latency(browser, url: str, model: str, moves: int) -> tuple[str, list[dict]]:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{url}/edit")
+    shown = pick_model(page, model)
+    loaded_src(page, EDITED, timeout=180_000)  # first use: dataset, latents, directions
+    wait_idle(page, timeout=180_000)
+    page.evaluate(INSTRUMENT_EDIT)
+    results = []
+    for k in range(moves):
+        n = page.evaluate("() => window.__bench.shown.length")
+        drag_first_slider(page, k)
+        page.wait_for_function("n => window.__bench.shown.length > n", arg=n, timeout=30_000, polling="raf")
+        wait_idle(page)
+        b = page.evaluate("() => window.__bench")
+        last = b["shown"][-1]
+        results.append({"painted": last["painted"] - b["release"], "src": last["mutated"] - b["release"],
+                        "extra": len(b["shown"]) - n - 1})
+    context.close()
+    return shown, results
+
+
+# -- (b) Explore in a fresh process -----------------------------------------------------------------
+def latent_files(cache: Path | None) -> set[Path]:
+    """Cached test-split latents on disk now: shipped (checkpoints/*/cache) and the user cache."""
+    root = cache or Path(os.environ.get("LATENTLAB_CACHE", Path.home() / ".cache" / "latentlab"))
+    return {*(ROOT / "checkpoints").glob("*/cache/*-latents-test.npz"), *root.glob("*/*-latents-test.npz")}
+
+
+def explore_fresh(browser, run: int, cache: Path | None) -> dict:
+    before = latent_files(cache)
+    server = Server(LOGS, f"streamlit-bench-explore-{run}", cache_dir=cache)
+    try:
+        healthy = server.wait_healthy(timeout=120)
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        page.add_init_script(INSTRUMENT_MAP)
+        page.goto(f"{server.url}/explore")
+        drawn = page.wait_for_function("() => window.__mapDrawn", timeout=180_000, polling=100).json_value()
+        name = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Checkpoint").input_value()
+        context.close()
+    finally:
+        server.stop()
+    model = name.split(" · ")[0]
+    warm = any(f.parent.name == model or f.parent.parent.name == model for f in before)
+    return {"healthy": healthy, "drawn": drawn, "model": model, "warm": warm}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="faces_vae", help="checkpoint for the slider figure")
+    parser.add_argument("--moves", type=int, default=20)
+    parser.add_argument("--fresh", type=int, default=3, help="fresh app processes for the Explore figure")
+    parser.add_argument("--cache", type=Path, default=None, help="LATENTLAB_CACHE for the servers")
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        sys.exit(f"{CHROMIUM} not found: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    print(machine_line(), flush=True)
+    with sync_playwright() as p:
+        browser = launch(p)
+        server = Server(LOGS, "streamlit-bench-edit", cache_dir=args.cache)
+        try:
+            server.wait_healthy(timeout=120)
+            model, results = slider_latency(browser, server.url, args.model, args.moves)
+        finally:
+            server.stop()
+        painted = [r["painted"] for r in results]
+        swapped = [r["src"] for r in results]
+        print(f"(a) Edit, {model}: slider release -> new image on screen over {len(results)} moves "
+              f"(in-page pointerup -> MutationObserver src change -> img.decode() -> next frame)")
+        print(f"    on screen  p50 {statistics.median(painted):6.0f} ms   p95 {percentile(painted, 95):6.0f} ms   "
+              f"max {max(painted):6.0f} ms")
+        print(f"    src swap   p50 {statistics.median(swapped):6.0f} ms   p95 {percentile(swapped, 95):6.0f} ms")
+        print("    each move (ms): " + " ".join(f"{v:.0f}" for v in painted), flush=True)
+        extra = sum(r["extra"] for r in results)
+        if extra:
+            print(f"    note: {extra} extra image changes after some releases (more than one rerun)")
+
+        print(f"(b) Explore in a fresh app process, {args.fresh} runs (navigation start -> map with points)")
+        for run in range(1, args.fresh + 1):
+            r = explore_fresh(browser, run, args.cache)
+            print(f"    run {run}: {r['drawn'] / 1000:5.2f} s to the map ({r['model']}; server healthy "
+                  f"{r['healthy']:.1f} s after launch; its test latents already on disk: "
+                  f"{'yes' if r['warm'] else 'no'})", flush=True)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
