@@ -40,6 +40,7 @@ from browser_helpers import (  # noqa: E402
     launch,
     loaded_src,
     wait_idle,
+    wait_src_change,
 )
 
 LOGS = ROOT / "artifacts" / "logs"
@@ -96,26 +97,29 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # -- (a) Edit slider --------------------------------------------------------------------------------
+def choose(page, label: str, option: str, timeout: float = 180_000) -> None:
+    """Pick `option` in the sidebar combobox `label`, then wait for the Edit image to be redrawn
+    (any model switch changes it) and the run to finish."""
+    box = page.get_by_test_id("stSidebar").get_by_role("combobox", name=label)
+    if box.input_value().startswith(option):
+        return
+    before = loaded_src(page, EDITED, timeout=timeout)
+    box.click()
+    page.get_by_role("option", name=option).first.click()
+    wait_src_change(page, EDITED, before, timeout=timeout)
+    wait_idle(page, timeout=timeout)
+
+
 def pick_model(page, name: str) -> str:
-    """Select `name` (dataset, then checkpoint) in the sidebar; the checkpoint actually shown."""
-    sidebar = page.get_by_test_id("stSidebar")
-    checkpoint = sidebar.get_by_role("combobox", name="Checkpoint")
-    checkpoint.wait_for(timeout=60_000)
-    if checkpoint.input_value().split(" · ")[0] == name:
-        return name
-    dataset = name.split("_")[0]
-    sidebar.get_by_role("combobox", name="Dataset").click()
-    options = page.get_by_role("option", name=dataset, exact=True)
-    if options.count():
-        options.first.click()
-        wait_idle(page)
-        checkpoint.click()
-        option = page.get_by_role("option", name=f"{name} · ")
-        if option.count():
-            option.first.click()
-        else:
-            page.keyboard.press("Escape")
-        wait_idle(page)
+    """Select checkpoint `name` on the Edit page (its dataset first); the checkpoint shown."""
+    checkpoint = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Checkpoint")
+    loaded_src(page, EDITED, timeout=180_000)  # first use: dataset, latents, directions
+    wait_idle(page, timeout=180_000)
+    datasets = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Dataset")
+    dataset = next((d for d in ("mnist", "faces", "shapes") if name.startswith(d + "_")), None)
+    if dataset and not datasets.input_value() == dataset:
+        choose(page, "Dataset", dataset)
+    choose(page, "Checkpoint", f"{name} · ")
     return checkpoint.input_value().split(" · ")[0]
 
 
@@ -137,8 +141,6 @@ def slider_latency(browser, url: str, model: str, moves: int) -> tuple[str, list
     page = context.new_page()
     page.goto(f"{url}/edit")
     shown = pick_model(page, model)
-    loaded_src(page, EDITED, timeout=180_000)  # first use: dataset, latents, directions
-    wait_idle(page, timeout=180_000)
     page.evaluate(INSTRUMENT_EDIT)
     results = []
     for k in range(moves):
