@@ -118,7 +118,9 @@ def assert_no_error(page) -> None:
     """No exception box, no traceback text, no uncaught JavaScript error."""
     wait_idle(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)
-    assert "Traceback" not in page.locator("body").inner_text()
+    text = page.locator("body").inner_text()
+    assert "Traceback" not in text
+    assert "This app has encountered an error" not in text  # showErrorDetails = "none" shows this instead
     assert not page.page_errors, page.page_errors
 
 
