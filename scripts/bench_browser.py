@@ -11,7 +11,9 @@ Usage: python scripts/bench_browser.py [--model faces_vae] [--moves 20] [--fresh
     enters the figure. p50 / p95 / max over the moves; the model is chosen in the sidebar.
 (b) Explore in a fresh app process: a new `streamlit run` per repeat, a new browser context
     (empty HTTP cache), Explore's URL opened directly; navigation start -> the first animation
-    frame in which plotly's `.main-svg` exists and its traces have points. The on-disk latent
+    frame in which plotly's `.main-svg` exists and its traces have points. Also stamped: the
+    sidebar, the page title, and the st.plotly_chart element (its delta arrived; plotly not yet
+    drawn), to tell the server's share from the browser's. The on-disk latent
     cache is the app's usual one (or --cache); whether the default model's test latents were
     already on disk is printed per run, since a cold disk cache adds the dataset build and encode.
 
@@ -48,6 +50,7 @@ EDITED = "^edited "
 
 INSTRUMENT_EDIT = """() => {
     const B = window.__bench = {release: null, shown: []};
+    performance.setResourceTimingBufferSize(5000);  // keep every /media fetch's timing
     const find = () => {
         for (const block of document.querySelectorAll('[data-testid=stImage]'))
             if (/^edited /.test(block.innerText.trim())) return block.querySelector('img');
@@ -66,10 +69,15 @@ INSTRUMENT_EDIT = """() => {
 }"""
 
 INSTRUMENT_MAP = """(() => {
+    const t = window.__milestones = {};
     const check = () => {
+        const now = performance.now();
+        if (!t.sidebar && document.querySelector('[data-testid=stSidebarNav]')) t.sidebar = now;
+        if (!t.title && [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === 'Explore')) t.title = now;
+        if (!t.chart && document.querySelector('[data-testid=stPlotlyChart]')) t.chart = now;
         const gd = document.querySelector('.js-plotly-plot');
-        if (gd && gd.querySelector('.main-svg') && (gd._fullData || []).some(t => t._length > 0)) {
-            window.__mapDrawn = performance.now();
+        if (gd && gd.querySelector('.main-svg') && (gd._fullData || []).some(d => d._length > 0)) {
+            t.map = now;
             return;
         }
         requestAnimationFrame(check);
@@ -148,9 +156,14 @@ def slider_latency(browser, url: str, model: str, moves: int) -> tuple[str, list
         drag_first_slider(page, k)
         page.wait_for_function("n => window.__bench.shown.length > n", arg=n, timeout=30_000, polling="raf")
         wait_idle(page)
-        b = page.evaluate("() => window.__bench")
-        last = b["shown"][-1]
-        results.append({"painted": last["painted"] - b["release"], "src": last["mutated"] - b["release"],
+        b = page.evaluate("""() => {
+            const B = window.__bench, last = B.shown[B.shown.length - 1];
+            const fetch = performance.getEntriesByName(last.src).pop();
+            return {...B, last, fetched: fetch ? fetch.responseEnd : null};
+        }""")
+        last, release = b["last"], b["release"]
+        results.append({"painted": last["painted"] - release, "src": last["mutated"] - release,
+                        "fetched": None if b["fetched"] is None else b["fetched"] - release,
                         "extra": len(b["shown"]) - n - 1})
     context.close()
     return shown, results
@@ -172,14 +185,15 @@ def explore_fresh(browser, run: int, cache: Path | None) -> dict:
         page = context.new_page()
         page.add_init_script(INSTRUMENT_MAP)
         page.goto(f"{server.url}/explore")
-        drawn = page.wait_for_function("() => window.__mapDrawn", timeout=180_000, polling=100).json_value()
+        page.wait_for_function("() => window.__milestones.map", timeout=180_000, polling=100)
+        milestones = page.evaluate("() => window.__milestones")
         name = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Checkpoint").input_value()
         context.close()
     finally:
         server.stop()
     model = name.split(" · ")[0]
     warm = any(f.parent.name == model or f.parent.parent.name == model for f in before)
-    return {"healthy": healthy, "drawn": drawn, "model": model, "warm": warm}
+    return {"healthy": healthy, "model": model, "warm": warm, **milestones}
 
 
 def main() -> None:
@@ -208,7 +222,12 @@ def main() -> None:
               f"(in-page pointerup -> MutationObserver src change -> img.decode() -> next frame)")
         print(f"    on screen  p50 {statistics.median(painted):6.0f} ms   p95 {percentile(painted, 95):6.0f} ms   "
               f"max {max(painted):6.0f} ms")
-        print(f"    src swap   p50 {statistics.median(swapped):6.0f} ms   p95 {percentile(swapped, 95):6.0f} ms")
+        print(f"    src swap   p50 {statistics.median(swapped):6.0f} ms   p95 {percentile(swapped, 95):6.0f} ms"
+              "   (the rerun's new image URL reaches the page)")
+        fetched = [r["fetched"] for r in results if r["fetched"] is not None]
+        if fetched:
+            print(f"    PNG fetched p50 {statistics.median(fetched):5.0f} ms   p95 {percentile(fetched, 95):6.0f} ms"
+                  "   (its /media response has arrived)")
         print("    each move (ms): " + " ".join(f"{v:.0f}" for v in painted), flush=True)
         extra = sum(r["extra"] for r in results)
         if extra:
@@ -217,9 +236,10 @@ def main() -> None:
         print(f"(b) Explore in a fresh app process, {args.fresh} runs (navigation start -> map with points)")
         for run in range(1, args.fresh + 1):
             r = explore_fresh(browser, run, args.cache)
-            print(f"    run {run}: {r['drawn'] / 1000:5.2f} s to the map ({r['model']}; server healthy "
-                  f"{r['healthy']:.1f} s after launch; its test latents already on disk: "
-                  f"{'yes' if r['warm'] else 'no'})", flush=True)
+            at = {k: f"{r[k] / 1000:.2f} s" if r.get(k) is not None else "?" for k in ("sidebar", "title", "chart")}
+            print(f"    run {run}: {r['map'] / 1000:5.2f} s to the map ({r['model']}; sidebar at {at['sidebar']}, "
+                  f"page title {at['title']}, chart element {at['chart']}; server healthy {r['healthy']:.1f} s "
+                  f"after launch; its test latents already on disk: {'yes' if r['warm'] else 'no'})", flush=True)
         browser.close()
 
 
