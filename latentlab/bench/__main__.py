@@ -98,7 +98,8 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document(sections, lines, command))
     ctx.docs_dir.mkdir(parents=True, exist_ok=True)
-    raw = {s.key: {"title": s.title, "seconds": round(s.seconds, 1), "body": s.body, "data": s.data}
+    raw = {s.key: {"title": s.title, "seconds": round(s.seconds, 1), "load": s.load, "body": s.body,
+                   "data": s.data}
            for s in (previous[k] for k in SECTIONS if k in previous)}
     store.write_text(json.dumps(raw, indent=1, default=_plain))
     print(f"[bench] wrote {out}", file=sys.stderr)
@@ -120,7 +121,8 @@ def _load_sections(path: Path) -> dict:
     if not path.exists():
         return {}
     raw = json.loads(path.read_text())
-    return {k: Section(k, v["title"], v["body"], v["data"], v["seconds"]) for k, v in raw.items()}
+    return {k: Section(k, v["title"], v["body"], v["data"], v["seconds"], v.get("load"))
+            for k, v in raw.items()}
 
 
 def _plain(value):

@@ -8,6 +8,7 @@ numbers, which `__main__` assembles into BENCHMARKS.md and a JSON file.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -80,6 +81,8 @@ class Context:
 
         from latentlab.zoo import save_png
 
+        if images.shape[-1] >= 64:  # already legible; enlarging noisy colour images bloats the PNG
+            scale = 1
         grid = make_grid(images.clamp(0, 1), nrow=nrow, padding=2, pad_value=0.5)
         grid = grid.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
         path, link = self.image(filename)
@@ -105,12 +108,21 @@ class Section:
     body: str
     data: dict = field(default_factory=dict)
     seconds: float = 0.0
+    load: tuple[float, float] | None = None  # 1-minute load average at start and end
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average (other users' jobs slow every timing here)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def run_section(key: str, title: str, fn, ctx: Context) -> Section:
     """Run one section, timing it; an exception becomes a section that reports the error, so one
     broken part never hides the others' numbers."""
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), load_average()
     try:
         section = fn(ctx)
     except (LatentlabError, ImportError, RuntimeError, ValueError) as exc:
@@ -118,6 +130,7 @@ def run_section(key: str, title: str, fn, ctx: Context) -> Section:
         section = Section(key, title, f"**Not run: this section failed.**\n\n```\n{detail}\n```\n",
                           {"error": detail})
     section.seconds = time.perf_counter() - started
+    section.load = (load_before, load_average())
     return section
 
 

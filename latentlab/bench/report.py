@@ -99,9 +99,14 @@ def machine_lines(threads: int) -> list[str]:
 
 
 def timing_table(sections) -> str:
-    rows = [[s.title, f"{s.seconds:.1f}"] for s in sections]
-    rows.append(["**total**", f"{sum(s.seconds for s in sections):.1f}"])
-    return md_table(["section", "wall seconds"], rows)
+    """Wall time per section and the machine's load average around it: with 2 cores, a load
+    above ~2 means other jobs shared the CPU and every timing in that section is pessimistic."""
+    def load(s):
+        return "–" if not s.load or None in s.load else f"{s.load[0]:.1f} → {s.load[1]:.1f}"
+
+    rows = [[s.title, f"{s.seconds:.1f}", load(s)] for s in sections]
+    rows.append(["**total**", f"{sum(s.seconds for s in sections):.1f}", ""])
+    return md_table(["section", "wall seconds", "1-min load avg. (start → end)"], rows)
 
 
 def document(sections, header_lines: list[str], command: str) -> str:
@@ -116,7 +121,9 @@ def document(sections, header_lines: list[str], command: str) -> str:
     ]
     for s in sections:
         parts.append(f"## {s.title}\n\n{s.body.strip()}\n\n_Section wall time: {s.seconds:.1f} s._\n")
-    parts.append("## Run time\n\n" + timing_table(sections))
+    parts.append("## Run time\n\nA load average above the 2 cores means other jobs shared the "
+                 "machine during that section, making its timings (and throughput numbers) "
+                 "pessimistic.\n\n" + timing_table(sections))
     return "\n".join(parts)
 
 
