@@ -61,7 +61,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progres
         history = []
     else:
         try:
-            history = _fit(model, cfg, data, out / f".{cfg.name}.resume", progress, resume)
+            state_dir = out / f".{cfg.name}.resume" if save else None  # a run that saves nothing writes nothing
+            history = _fit(model, cfg, data, state_dir, progress, resume)
         except DivergedError as exc:
             return TrainResult("diverged", model, message=str(exc))
     model.eval()
@@ -75,14 +76,14 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progres
     return result
 
 
-def _fit(model, cfg: TrainConfig, data: Dataset, state_dir: Path, progress, resume) -> list[dict]:
+def _fit(model, cfg: TrainConfig, data: Dataset, state_dir: Path | None, progress, resume) -> list[dict]:
     x = data.x_train
     steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     optimizers = model.make_optimizers(cfg.lr, cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     history, start_epoch = [], 0
-    if resume and (state_dir / "state.json").exists():
+    if resume and state_dir is not None and (state_dir / "state.json").exists():
         history, start_epoch = _load_state(state_dir, cfg, model, optimizers, gen)
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
@@ -99,7 +100,8 @@ def _fit(model, cfg: TrainConfig, data: Dataset, state_dir: Path, progress, resu
         record = {"epoch": epoch + 1, "train_loss": running / steps_per_epoch,
                   "seconds": round(time.perf_counter() - t0, 2), **model.evaluate(data.x_test)}
         history.append(record)
-        _save_state(state_dir, cfg, model, optimizers, gen, history)  # before the callback, which may stop us
+        if state_dir is not None:
+            _save_state(state_dir, cfg, model, optimizers, gen, history)  # before the callback, which may stop us
         if progress:
             progress({"kind": "epoch", **record})
     return history

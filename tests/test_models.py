@@ -117,6 +117,12 @@ def test_non_finite_loss_stops_with_diverged_and_writes_nothing(tiny_data, tmp_p
     assert not (tmp_path / "tiny_ae").exists()
 
 
+def test_a_run_that_does_not_save_writes_nothing(tiny_data, tmp_path):
+    result = train(make_cfg("vae"), data=tiny_data, out_dir=tmp_path, save=False)
+    assert result.status == "completed" and result.path is None
+    assert list(tmp_path.iterdir()) == []  # no checkpoint and no resume state
+
+
 def test_resume_continues_to_the_same_weights(tiny_data, tmp_path):
     cfg = make_cfg("vae")
     cfg.epochs = 2
