@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from latentlab.bench.core import Context, Section, scratch_train
+from latentlab.bench.core import Context, Section
 from latentlab.bench.report import md_table
 from latentlab.config import DataConfig, ModelConfig, TrainConfig
 from latentlab.datasets import Dataset, load_dataset
 from latentlab.metrics.anomaly import auroc, latent_density_scores, reconstruction_scores
 from latentlab.models import PCA
+from latentlab.train import train
 
 TITLE = "2. Anomaly detection: one-class mnist"
 FAMILIES = {"AE": ("ae", {"width": 32}), "VAE": ("vae", {"width": 32, "kl_warmup_steps": 100}),
@@ -36,7 +37,7 @@ def fit_one_class(family: str, args: dict, x_normal: torch.Tensor, ctx: Context)
                       batch_size=s.anomaly_batch, lr=2e-3, seed=s.seed, threads=s.threads)
     # Evaluation after each epoch runs on x_test: keep it to a few images, it is not reported.
     data = Dataset("mnist", x_normal, x_normal[:64])
-    return scratch_train(cfg, data).model.eval()
+    return train(cfg, data=data, save=False).model.eval()
 
 
 @torch.inference_mode()

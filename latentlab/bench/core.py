@@ -69,6 +69,17 @@ class Context:
             return None
         return checkpoint.load(folder if self.zoo_dir else name)
 
+    def models(self, names) -> tuple[list, list[str]]:
+        """([(name, model)] for the checkpoints that exist, [names that do not])."""
+        found, absent = [], []
+        for name in names:
+            model = self.load(name)
+            if model is None:
+                absent.append(name)
+            else:
+                found.append((name, model))
+        return found, absent
+
     def image(self, filename: str) -> tuple[Path, str]:
         """(path to write, markdown link) of an image in the docs folder."""
         self.docs_dir.mkdir(parents=True, exist_ok=True)
@@ -88,17 +99,6 @@ class Context:
         path, link = self.image(filename)
         save_png(grid, path)
         return link
-
-
-def scratch_train(cfg, data):
-    """`latentlab.train.train` without a checkpoint. train() keeps per-epoch resume state under
-    its out_dir even when save=False, so point that at a temporary folder, never the zoo."""
-    import tempfile
-
-    from latentlab.train import train
-
-    with tempfile.TemporaryDirectory(prefix="latentlab-bench-") as tmp:
-        return train(cfg, out_dir=tmp, data=data, save=False)
 
 
 @dataclass

@@ -101,12 +101,9 @@ def _ranks(values: list[float]) -> list[int]:
 
 
 def run(ctx: Context) -> Section:
-    results, rows_info, links, absent, body = {}, {}, {}, [], []
-    for name in MODELS:
-        model = ctx.load(name)
-        if model is None:
-            absent.append(name)
-            continue
+    results, rows_info, links, body = {}, {}, {}, []
+    found, absent = ctx.models(MODELS)
+    for name, model in found:
         data = dataset_of(model)
         source, x = data.factors, data.x_test[:2000]
         results[name] = scores(model, source, ctx)

@@ -24,12 +24,9 @@ PUBLISHED = ("Published full-MNIST numbers are not comparable: Burda et al. 2016
 def run(ctx: Context) -> Section:
     s = ctx.settings
     ks = tuple(j for j in s.iwae_ks if j <= s.iwae_k)
-    rows, data, absent = [], {}, []
-    for name in MODELS:
-        model = ctx.load(name)
-        if model is None:
-            absent.append(name)
-            continue
+    rows, data = [], {}
+    found, absent = ctx.models(MODELS)
+    for name, model in found:
         x = dataset_of(model).x_test
         res = vae_nll(model, x, k=s.iwae_k, seed=s.seed, ks=ks)
         ctx.memo[(name, s.iwae_k)] = res

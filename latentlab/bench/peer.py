@@ -20,11 +20,12 @@ import time
 import torch
 import torch.nn.functional as F
 
-from latentlab.bench.core import Context, Section, scratch_train
+from latentlab.bench.core import Context, Section
 from latentlab.bench.report import fmt, md_table
 from latentlab.config import TrainConfig
 from latentlab.datasets import load_dataset
 from latentlab.metrics.likelihood import importance_weighted_nll, vae_nll
+from latentlab.train import train
 
 TITLE = "7. Peer comparison: pythae"
 LATENT, BATCH, LR = 16, 64, 1e-3
@@ -80,7 +81,7 @@ def pythae_nll(model, x: torch.Tensor, k: int, seed: int) -> dict:
 def train_ours(config: dict, epochs: int, ctx: Context, data):
     """Train a latentlab config for `epochs` (not saved) -> (model, pure training seconds)."""
     cfg = TrainConfig.from_dict({**config, "epochs": epochs, "threads": ctx.settings.threads})
-    result = scratch_train(cfg, data)
+    result = train(cfg, data=data, save=False)
     return result.model.eval(), sum(h["seconds"] for h in result.history)
 
 

@@ -30,12 +30,8 @@ def run(ctx: Context) -> Section:
     s = ctx.settings
     data = load_dataset("mnist")
     feats = {"pixels (784)": (data.x_train.flatten(1).numpy(), data.x_test.flatten(1).numpy())}
-    absent = []
-    for name in MODELS:
-        model = ctx.load(name)
-        if model is None:
-            absent.append(name)
-            continue
+    found, absent = ctx.models(MODELS)
+    for name, model in found:
         feats[f"{name} ({model.latent_dim})"] = features(model, ctx)
     y_train, y_test = data.labels_train["digit"], data.labels_test["digit"]
     curves = learning_curve(feats, y_train, y_test, s.probe_labels, s.probe_seeds)

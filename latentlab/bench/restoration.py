@@ -51,23 +51,19 @@ def psnr(x_hat: torch.Tensor, x: torch.Tensor) -> float:
 
 
 def run(ctx: Context) -> Section:
-    rows, data, absent, links = [], {}, [], {}
-    for ds in DATASETS:
-        for fam in FAMILIES:
-            name = f"{ds}_{fam}"
-            model = ctx.load(name)
-            if model is None:
-                absent.append(name)
-                continue
-            x = test_subset(dataset_of(model).x_test, ctx.settings)
-            for cname, (x_bad, mask) in corruptions(x, ctx.settings.seed).items():
-                out = restorations(model, x_bad, mask, ctx)
-                before = psnr(x_bad, x)
-                after = {k: psnr(v, x) for k, v in out.items()}
-                rows.append([ds, name, cname, before, *after.values()])
-                data[f"{name}/{cname}"] = {"before": before, **after}
-                if fam == "ae":
-                    links[f"{ds}/{cname}"] = _example_png(x, x_bad, out, ctx, ds, cname)
+    rows, data, links = [], {}, {}
+    found, absent = ctx.models(f"{ds}_{fam}" for ds in DATASETS for fam in FAMILIES)
+    for name, model in found:
+        ds, fam = name.split("_")
+        x = test_subset(dataset_of(model).x_test, ctx.settings)
+        for cname, (x_bad, mask) in corruptions(x, ctx.settings.seed).items():
+            out = restorations(model, x_bad, mask, ctx)
+            before = psnr(x_bad, x)
+            after = {k: psnr(v, x) for k, v in out.items()}
+            rows.append([ds, name, cname, before, *after.values()])
+            data[f"{name}/{cname}"] = {"before": before, **after}
+            if fam == "ae":
+                links[f"{ds}/{cname}"] = _example_png(x, x_bad, out, ctx, ds, cname)
     headers = ["data", "model", "corruption", "PSNR corrupted", "PSNR encode–decode",
                "PSNR latent opt."]
     s = ctx.settings

@@ -26,20 +26,16 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_train.py"
 
 
 def mse_rows(ctx: Context) -> tuple[list[list], list[str], dict]:
-    rows, absent, data = [], [], {}
-    for ds, families in DATASETS.items():
-        for fam in families:
-            name = f"{ds}_{fam}"
-            model = ctx.load(name)
-            if model is None:
-                absent.append(name)
-                continue
-            measured = model.evaluate(dataset_of(model).x_test)
-            recorded = model.info.test_metrics.get("mse")
-            seconds = model.info.training.get("seconds")
-            data[name] = {"recorded_mse": recorded, **measured}
-            rows.append([ds, name, model.label, str(model.latent_dim), fmt(recorded, 4),
-                         f"{measured['mse']:.4f}", f"{measured['psnr']:.2f}", fmt(seconds, 0)])
+    rows, data = [], {}
+    found, absent = ctx.models(f"{ds}_{fam}" for ds, families in DATASETS.items() for fam in families)
+    for name, model in found:
+        measured = model.evaluate(dataset_of(model).x_test)
+        recorded = model.info.test_metrics.get("mse")
+        seconds = model.info.training.get("seconds")
+        data[name] = {"recorded_mse": recorded, **measured}
+        rows.append([model.info.dataset["name"], name, model.label, str(model.latent_dim),
+                     fmt(recorded, 4), f"{measured['mse']:.4f}", f"{measured['psnr']:.2f}",
+                     fmt(seconds, 0)])
     return rows, absent, data
 
 
