@@ -9,6 +9,7 @@ from sklearn.decomposition import PCA as SkPCA
 from latentlab.config import TrainConfig
 from latentlab.errors import ConfigError
 from latentlab.models import PCA, Batch, build_model, corrupt
+from latentlab.models import pca as pca_module
 from latentlab.train import build_for, train
 
 FAMILIES = [
@@ -145,6 +146,15 @@ def test_resume_continues_to_the_same_weights(tiny_data, tmp_path):
     got = resumed.model.state_dict()
     assert all(torch.allclose(full[k], got[k], atol=1e-6) for k in full)
     assert not (tmp_path / ".tiny_vae.resume").exists()
+
+
+def test_pca_randomised_path_matches_the_full_svd(tiny_data, monkeypatch):
+    x = tiny_data.x_train
+    full = PCA([1, 16, 16], 5).fit(x)
+    monkeypatch.setattr(pca_module, "_FULL_SVD_LIMIT", 8)  # force torch.svd_lowrank
+    low = PCA([1, 16, 16], 5).fit(x)
+    torch.testing.assert_close(low.explained_variance, full.explained_variance, rtol=1e-3, atol=1e-6)
+    torch.testing.assert_close(low.decode(low.encode(x)), full.decode(full.encode(x)), rtol=0, atol=1e-3)
 
 
 def test_pca_matches_scikit_learn(tiny_data):
