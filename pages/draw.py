@@ -65,8 +65,15 @@ def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = LARGE) -> tuple[by
 
 
 # -- maps ------------------------------------------------------------------------------------------
-def _points(xy, idx, text, name, **marker) -> go.Scattergl:
-    return go.Scattergl(
+# Up to this many points a map is drawn as SVG: in headless Chromium on 2 cores, plotly's WebGL
+# scatter spent 0.8 s setting up (software GL) before the first 1,000 points showed, SVG 0.2 s.
+# Beyond it (training splits of 12,000-20,000 codes) WebGL keeps panning and lasso smooth.
+SVG_MAX_POINTS = 5000
+
+
+def _points(xy, idx, text, name, gl: bool, **marker) -> go.Scatter | go.Scattergl:
+    trace = go.Scattergl if gl else go.Scatter
+    return trace(
         x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
         customdata=np.stack([idx, np.asarray(text, dtype=object)[idx]], axis=1),
         hovertemplate="sample #%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
@@ -82,17 +89,18 @@ def map_figure(xy: np.ndarray, colour: np.ndarray | None = None, colour_name: st
     colour: per-point values (categorical: integer codes with `text` naming them).
     """
     n = len(xy)
+    gl = n > SVG_MAX_POINTS
     text = text if text is not None else [""] * n
     hover = [f"{colour_name}: {t}" if colour_name else t for t in text]
     fig = go.Figure()
     if colour is None:
-        fig.add_trace(_points(xy, np.arange(n), hover, "samples", color="#9b8fc4"))
+        fig.add_trace(_points(xy, np.arange(n), hover, "samples", gl, color="#9b8fc4"))
     elif categorical:
         for value in np.unique(colour):
             idx = np.flatnonzero(colour == value)
-            fig.add_trace(_points(xy, idx, hover, text[idx[0]]))
+            fig.add_trace(_points(xy, idx, hover, text[idx[0]], gl))
     else:
-        fig.add_trace(_points(xy, np.arange(n), hover, colour_name, color=np.asarray(colour, float),
+        fig.add_trace(_points(xy, np.arange(n), hover, colour_name, gl, color=np.asarray(colour, float),
                               colorscale="Viridis", showscale=True,
                               colorbar={"title": {"text": colour_name}, "thickness": 12}))
     fig.update_layout(

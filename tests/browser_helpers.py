@@ -140,5 +140,5 @@ def pixels(png: bytes):
 
 
 def plot_points(plot) -> int:
-    """Points plotly has laid out in a `.js-plotly-plot` (scattergl draws to canvas, not SVG)."""
+    """Points plotly has laid out in a `.js-plotly-plot` (SVG or WebGL alike)."""
     return plot.evaluate("gd => (gd._fullData || []).reduce((n, t) => n + (t.visible === true ? t._length || 0 : 0), 0)")
