@@ -12,29 +12,33 @@ from PIL import Image
 from scipy.stats import norm
 
 from latentlab.errors import ConfigError
-from latentlab.latent.attributes import (
+from latentlab.latent import (  # the package's public names (some resolve lazily)
     AttributeDirections,
+    LatentMap,
+    NearestNeighbours,
     attribute_report,
-    binarize,
+    cached_map,
     classifier_direction,
     conditional_direction,
+    crossfade,
+    direction_sweep,
     directions_from_groups,
     fit_attribute_regressors,
-    mean_difference,
-)
-from latentlab.latent.interpolate import (
-    crossfade,
     gif,
     interpolate,
+    latent_neighbours,
     lerp,
+    mean_difference,
+    order_dims,
     path,
     path_quality,
+    pixel_neighbours,
     slerp,
     strip_png,
+    traversal_grid,
 )
-from latentlab.latent.neighbours import NearestNeighbours, latent_neighbours, pixel_neighbours
-from latentlab.latent.project import LatentMap, cached_map, params_key
-from latentlab.latent.traverse import direction_sweep, order_dims, traversal_grid
+from latentlab.latent.attributes import binarize
+from latentlab.latent.project import params_key
 
 torch.set_num_threads(1)
 
