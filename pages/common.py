@@ -115,20 +115,38 @@ def get_map(model: LatentModel, method: str = "pca", split: str = "test") -> tup
     return _map(model, model.info.hash, method, split)
 
 
-@st.cache_resource(show_spinner="Fitting attribute directions…", max_entries=16)
-def _directions(_z: np.ndarray, _targets: dict, digest: str) -> AttributeDirections:
+# How an attribute's direction is fitted. Mean difference first: on every faces model it moved the
+# decoded attribute most per step (scripts/attribute_report.py: smile 0.21-1.64 label stds per
+# step); the classifier normal separates the classes better (probe accuracy 0.94-1.00) but on the
+# VAEs it points along code directions the decoder hardly draws (smile 0.10 and 0.00 per step).
+DIRECTION_METHODS = {"mean difference": "mean_difference", "classifier normal": "logistic"}
+
+
+@st.cache_resource(show_spinner="Fitting attribute directions…", max_entries=32)
+def _directions(_z: np.ndarray, _targets: dict, digest: str, method: str) -> AttributeDirections:
     from latentlab.latent.attributes import AttributeDirections  # lazy: pulls in scikit-learn
 
-    return AttributeDirections(method="logistic", compare=()).fit(_z, _targets)
+    return AttributeDirections(method=method, compare=()).fit(_z, _targets)
 
 
-def directions(model: LatentModel, data: Dataset) -> AttributeDirections | None:
-    """Attribute directions (InterFaceGAN normals) fitted on the cached test latents."""
+def directions(model: LatentModel, data: Dataset, method: str = "mean_difference") -> AttributeDirections | None:
+    """Attribute directions fitted on the cached test latents (`method`: a DIRECTION_METHODS value)."""
     lat = latents(model)
     targets = attribute_targets(lat.labels, data.categories)
     if not targets:
         return None
-    return _directions(lat.z, targets, f"{model.info.hash}-{','.join(targets)}")
+    return _directions(lat.z, targets, f"{model.info.hash}-{','.join(targets)}", method)
+
+
+def direction_method(container, key: str) -> str:
+    """A radio choosing how attribute directions are fitted; returns the method's name."""
+    label = container.radio(
+        "Direction", list(DIRECTION_METHODS), horizontal=True, key=key,
+        help="Mean difference: mean code of the samples with the attribute minus the mean code of "
+             "those without. Classifier normal: the normal of a logistic regression separating them "
+             "(InterFaceGAN). The classifier separates better, but on VAEs its direction can barely "
+             "change the decoded image.")
+    return DIRECTION_METHODS[label]
 
 
 def tags(model: LatentModel) -> dict[str, list[int]]:

@@ -67,7 +67,8 @@ def interpolations(models, xa, xb, steps: int) -> None:
 
 def attribute_edits(models, data, x: torch.Tensor) -> None:
     st.subheader("The same attribute edit")
-    dirs = {m.info.name: common.directions(m, data) for m in models}
+    method = common.direction_method(st, "compare_direction_method")
+    dirs = {m.info.name: common.directions(m, data, method) for m in models}
     if any(d is None for d in dirs.values()):
         st.caption("This dataset has no labels to fit attribute directions on.")
         return

@@ -119,7 +119,7 @@ def reset() -> None:
 
 @st.fragment
 def editor(model, x: torch.Tensor, sample: str, z0: np.ndarray, order, score, score_name: str,
-           ranges, dirs, tagged=None) -> None:
+           ranges, data, tagged=None) -> None:
     """Sliders -> decode -> image. A fragment: moving a slider reruns only this block."""
     prefix = f"edit_{model.info.hash}_{sample}_{st.session_state.get('edit_token', 0)}"
     left, right = st.columns([3, 2], gap="large")
@@ -130,9 +130,10 @@ def editor(model, x: torch.Tensor, sample: str, z0: np.ndarray, order, score, sc
                        "a slider's range covers 98% of the " + ("prior." if score_name == "KL" else "data's codes."))
             z = dim_sliders(z0, order, score, score_name, ranges, prefix)
         with tab_attr:
-            st.caption("Logistic-regression normals fitted on the test codes (InterFaceGAN); "
-                       "1 step = one standard deviation of the codes along the direction.")
-            z = attribute_sliders(z, dirs, prefix)
+            method = common.direction_method(st, f"{prefix}_method")
+            st.caption("Fitted on the test codes; 1 step = one standard deviation of the codes along "
+                       "the direction.")
+            z = attribute_sliders(z, common.directions(model, data, method), prefix)
             z = tag_slider(z, tagged, prefix)
     edited = common.decode(model, z[None])[0]
     with right:
@@ -155,7 +156,7 @@ def main() -> None:
     z0 = common.encode(model, x)[0]
     order, score, score_name = common.dimension_order(model, data)
     editor(model, x, sample, z0, order, score, score_name, common.slider_ranges(model),
-           common.directions(model, data), common.tag_direction(model))
+           data, common.tag_direction(model))
 
 
 main()

@@ -40,13 +40,11 @@ from browser_helpers import (  # noqa: E402
     VIEWPORT,
     Server,
     launch,
-    loaded_src,
+    pick_model,
     wait_idle,
-    wait_src_change,
 )
 
 LOGS = ROOT / "artifacts" / "logs"
-EDITED = "^edited "
 
 INSTRUMENT_EDIT = """() => {
     const B = window.__bench = {release: null, shown: []};
@@ -105,32 +103,6 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # -- (a) Edit slider --------------------------------------------------------------------------------
-def choose(page, label: str, option: str, timeout: float = 180_000) -> None:
-    """Pick `option` in the sidebar combobox `label`, then wait for the Edit image to be redrawn
-    (any model switch changes it) and the run to finish."""
-    box = page.get_by_test_id("stSidebar").get_by_role("combobox", name=label)
-    if box.input_value().startswith(option):
-        return
-    before = loaded_src(page, EDITED, timeout=timeout)
-    box.click()
-    page.get_by_role("option", name=option).first.click()
-    wait_src_change(page, EDITED, before, timeout=timeout)
-    wait_idle(page, timeout=timeout)
-
-
-def pick_model(page, name: str) -> str:
-    """Select checkpoint `name` on the Edit page (its dataset first); the checkpoint shown."""
-    checkpoint = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Checkpoint")
-    loaded_src(page, EDITED, timeout=180_000)  # first use: dataset, latents, directions
-    wait_idle(page, timeout=180_000)
-    datasets = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Dataset")
-    dataset = next((d for d in ("mnist", "faces", "shapes") if name.startswith(d + "_")), None)
-    if dataset and not datasets.input_value() == dataset:
-        choose(page, "Dataset", dataset)
-    choose(page, "Checkpoint", f"{name} · ")
-    return checkpoint.input_value().split(" · ")[0]
-
-
 def drag_first_slider(page, k: int) -> None:
     """Press the first slider's thumb, move it towards the track's centre, release."""
     slider = page.get_by_test_id("stSlider").first

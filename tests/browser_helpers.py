@@ -25,6 +25,7 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--di
                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORT = {"width": 1400, "height": 1600}  # tall: Streamlit scrolls inside the page, so screenshots
 #                                             show the viewport only
+EDITED = "^edited "  # caption of the Edit page's decoded image
 SLIDER_INPUT = "[data-testid=stSlider] input[type=range]"  # the focusable thumb (react-aria)
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
@@ -142,3 +143,29 @@ def pixels(png: bytes):
 def plot_points(plot) -> int:
     """Points plotly has laid out in a `.js-plotly-plot` (SVG or WebGL alike)."""
     return plot.evaluate("gd => (gd._fullData || []).reduce((n, t) => n + (t.visible === true ? t._length || 0 : 0), 0)")
+
+
+def choose(page, label: str, option: str, timeout: float = 180_000) -> None:
+    """Pick `option` in the sidebar combobox `label`, then wait for the Edit image to be redrawn
+    (any model switch changes it) and the run to finish."""
+    box = page.get_by_test_id("stSidebar").get_by_role("combobox", name=label)
+    if box.input_value().startswith(option):
+        return
+    before = loaded_src(page, EDITED, timeout=timeout)
+    box.click()
+    page.get_by_role("option", name=option).first.click()
+    wait_src_change(page, EDITED, before, timeout=timeout)
+    wait_idle(page, timeout=timeout)
+
+
+def pick_model(page, name: str) -> str:
+    """Select checkpoint `name` on the Edit page (its dataset first); the checkpoint shown."""
+    checkpoint = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Checkpoint")
+    loaded_src(page, EDITED, timeout=180_000)  # first use: dataset, latents, directions
+    wait_idle(page, timeout=180_000)
+    datasets = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Dataset")
+    dataset = next((d for d in ("mnist", "faces", "shapes") if name.startswith(d + "_")), None)
+    if dataset and not datasets.input_value() == dataset:
+        choose(page, "Dataset", dataset)
+    choose(page, "Checkpoint", f"{name} · ")
+    return checkpoint.input_value().split(" · ")[0]

@@ -164,7 +164,13 @@ def test_edit_sliders_change_the_decoded_image(family):
     assert moved != original
     attribute = next(s for s in at.slider if "_a_" in s.key)
     attribute.set_value(2.5).run()
-    assert image_with(at, "edited") not in (original, moved)
+    along_mean_difference = image_with(at, "edited")
+    assert along_mean_difference not in (original, moved)
+    method = next(r for r in at.radio if r.key.endswith("_method"))
+    method.set_value("classifier normal").run()
+    assert_clean(at)
+    assert image_with(at, "edited") not in (original, moved, along_mean_difference), \
+        "the same strength along the classifier normal edits differently"
     at.button(key="edit_reset").click().run()
     assert image_with(at, "edited") == original
     assert at.download_button, "the edited PNG can be downloaded"
@@ -225,6 +231,10 @@ def test_compare_needs_two_models():
     attributes.set_value(attributes.options[-1]).run()
     assert_clean(at)
     assert [img.value for img in at.image] != edits, "another attribute edits differently"
+    edits = [img.value for img in at.image]
+    at.radio(key="compare_direction_method").set_value("classifier normal").run()
+    assert_clean(at)
+    assert [img.value for img in at.image] != edits, "the classifier normal edits differently"
     at.multiselect(key=key).set_value([name]).run()
     assert at.warning and not at.exception
 

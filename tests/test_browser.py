@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from browser_helpers import (
     CHROMIUM,
+    EDITED,
     ROOT,
     SLIDER_INPUT,
     VIEWPORT,
@@ -28,6 +29,7 @@ from browser_helpers import (
     image,
     launch,
     loaded_src,
+    pick_model,
     pixels,
     plot_points,
     wait_idle,
@@ -220,6 +222,33 @@ def test_edit_slider_redraws_image(page, server):
     wait_src(page, edited, src0)  # same PNG bytes -> same media URL: the unedited decode is back
     wait_idle(page)
     assert slider.input_value() == value0
+    assert_no_error(page)
+
+
+@shows_server_log
+def test_smiling_slider_edits_a_face(page, server):
+    """The README's promise: pick a faces VAE, open the attribute directions, drag "smiling"
+    up and the decoded face changes (most of all around the mouth)."""
+    open_page(page, server, "edit")
+    if pick_model(page, "faces_vae") != "faces_vae":
+        pytest.skip("faces_vae is not in the zoo")
+    page.get_by_role("tab", name="Attribute directions").click()
+    src0 = loaded_src(page, EDITED, timeout=SLOW)
+    wait_idle(page)
+    before = image(page, EDITED).screenshot()
+    slider = page.get_by_test_id("stSlider").filter(has_text="smiling").locator("input[type=range]")
+    slider.focus()
+    for _ in range(4):  # 4 x 10% of the -3..3 range: +2.4 standard deviations
+        slider.press("PageUp")
+    wait_src_change(page, EDITED, src0, timeout=WAIT)
+    wait_idle(page)
+    after = image(page, EDITED).screenshot()
+    page.screenshot(path=str(SHOTS / "test_smiling_slider_edits_a_face.png"), full_page=True)
+    a, b = pixels(before), pixels(after)
+    h = a.shape[0]
+    lower, upper = np.abs(a - b)[h // 2:].mean(), np.abs(a - b)[: h // 3].mean()
+    print(f"smiling +2.4: mean |pixel change| lower half {lower:.2f}, top third {upper:.2f} / 255")
+    assert lower > 1.0 and lower > upper, "the edit should change the face, mostly below the eyes"
     assert_no_error(page)
 
 
