@@ -39,6 +39,7 @@ from browser_helpers import (  # noqa: E402
     CHROMIUM,
     VIEWPORT,
     Server,
+    free_port,
     launch,
     pick_model,
     wait_idle,
@@ -148,19 +149,22 @@ def latent_files(cache: Path | None) -> set[Path]:
     return {*(ROOT / "checkpoints").glob("*/cache/*-latents-test.npz"), *root.glob("*/*-latents-test.npz")}
 
 
-def explore_fresh(browser, run: int, cache: Path | None) -> dict:
+def explore_fresh(browser, run: int, cache: Path | None, context=None, port: int | None = None) -> dict:
+    """One fresh `streamlit run`, Explore opened in a new browser context (empty HTTP cache), or in
+    `context` (a profile that has visited the app before on the same `port`, so same origin)."""
     before = latent_files(cache)
-    server = Server(LOGS, f"streamlit-bench-explore-{run}", cache_dir=cache)
+    server = Server(LOGS, f"streamlit-bench-explore-{run}", cache_dir=cache, port=port)
+    own = context is None
     try:
         healthy = server.wait_healthy(timeout=120)
-        context = browser.new_context(viewport=VIEWPORT)
+        context = browser.new_context(viewport=VIEWPORT) if own else context
         page = context.new_page()
         page.add_init_script(INSTRUMENT_MAP)
         page.goto(f"{server.url}/explore")
         page.wait_for_function("() => window.__milestones.map", timeout=180_000, polling=100)
         milestones = page.evaluate("() => window.__milestones")
         name = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Checkpoint").input_value()
-        context.close()
+        (context if own else page).close()
     finally:
         server.stop()
     model = name.split(" · ")[0]
@@ -206,13 +210,23 @@ def main() -> None:
             print(f"    note: {extra} extra image changes after some releases (more than one rerun)")
 
         print(f"(b) Explore in a fresh app process, {args.fresh} runs (navigation start -> map with points)")
+        print("    empty browser cache (a new browser context per run):")
         for run in range(1, args.fresh + 1):
-            r = explore_fresh(browser, run, args.cache)
-            at = {k: f"{r[k] / 1000:.2f} s" if r.get(k) is not None else "?" for k in ("sidebar", "title", "chart")}
-            print(f"    run {run}: {r['map'] / 1000:5.2f} s to the map ({r['model']}; sidebar at {at['sidebar']}, "
-                  f"page title {at['title']}, chart element {at['chart']}; server healthy {r['healthy']:.1f} s "
-                  f"after launch; its test latents already on disk: {'yes' if r['warm'] else 'no'})", flush=True)
+            report_fresh(run, explore_fresh(browser, run, args.cache))
+        print("    browser cache warm from an earlier visit (one context, same port; the app restarted each run):")
+        port, context = free_port(), browser.new_context(viewport=VIEWPORT)
+        explore_fresh(browser, 0, args.cache, context, port)  # the earlier visit, not reported
+        for run in range(1, args.fresh + 1):
+            report_fresh(run, explore_fresh(browser, run, args.cache, context, port))
+        context.close()
         browser.close()
+
+
+def report_fresh(run: int, r: dict) -> None:
+    at = {k: f"{r[k] / 1000:.2f} s" if r.get(k) is not None else "?" for k in ("sidebar", "title", "chart")}
+    print(f"    run {run}: {r['map'] / 1000:5.2f} s to the map ({r['model']}; sidebar at {at['sidebar']}, "
+          f"page title {at['title']}, chart element {at['chart']}; server healthy {r['healthy']:.1f} s "
+          f"after launch; its test latents already on disk: {'yes' if r['warm'] else 'no'})", flush=True)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ def free_port() -> int:
 class Server:
     """`streamlit run app.py` on a free port, stderr to a file, in a process group of its own."""
 
-    def __init__(self, log_dir: Path, name: str = "streamlit", cache_dir: Path | None = None):
-        self.port = free_port()
+    def __init__(self, log_dir: Path, name: str = "streamlit", cache_dir: Path | None = None,
+                 port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stderr_path = log_dir / f"{name}.stderr"
