@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 import latentlab
 from latentlab import checkpoint
@@ -66,7 +66,10 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progres
         except DivergedError as exc:
             return TrainResult("diverged", model, message=str(exc))
     model.eval()
-    metrics = model.evaluate(data.x_test, cfg.eval_batch_size)
+    if history:  # the last epoch already measured this model on the test split
+        metrics = {k: v for k, v in history[-1].items() if k not in ("epoch", "train_loss", "seconds")}
+    else:
+        metrics = model.evaluate(data.x_test, cfg.eval_batch_size)
     result = TrainResult("completed", model, history, metrics)
     if save:
         seconds = time.perf_counter() - started
@@ -98,7 +101,7 @@ def _fit(model, cfg: TrainConfig, data: Dataset, state_dir: Path | None, progres
                 progress({"kind": "step", "epoch": epoch, "step": step + 1, "total": total, **terms})
         model.eval()
         record = {"epoch": epoch + 1, "train_loss": running / steps_per_epoch,
-                  "seconds": round(time.perf_counter() - t0, 2), **model.evaluate(data.x_test)}
+                  "seconds": round(time.perf_counter() - t0, 2), **model.evaluate(data.x_test, cfg.eval_batch_size)}
         history.append(record)
         if state_dir is not None:
             _save_state(state_dir, cfg, model, optimizers, gen, history)  # before the callback, which may stop us
@@ -148,10 +151,16 @@ def _save_state(state_dir: Path, cfg, model, optimizers, gen, history) -> None:
 
 
 def _load_state(state_dir: Path, cfg, model, optimizers, gen) -> tuple[list[dict], int]:
-    meta = json.loads((state_dir / "state.json").read_text())
+    try:
+        meta = json.loads((state_dir / "state.json").read_text())
+    except (OSError, ValueError) as exc:
+        meta = {"error": str(exc)}
+    if not isinstance(meta, dict) or not {"config", "groups", "history", "epoch"} <= set(meta):
+        raise ConfigError(f"cannot resume from {state_dir}: state.json is unreadable or incomplete; "
+                          "delete that folder to start over")
     if meta["config"] != cfg.to_dict():
         raise ConfigError(f"cannot resume: the saved state in {state_dir} was made with another config")
-    tensors = load_file(str(state_dir / "state.safetensors"))
+    tensors = checkpoint.read_tensors(state_dir / "state.safetensors")  # checked: a clear error if broken
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     for j, opt in enumerate(optimizers):
         state: dict = {}

@@ -7,7 +7,7 @@ from conftest import make_cfg
 from sklearn.decomposition import PCA as SkPCA
 
 from latentlab.config import TrainConfig
-from latentlab.errors import ConfigError
+from latentlab.errors import CheckpointError, ConfigError
 from latentlab.models import PCA, Batch, build_model, corrupt
 from latentlab.models import pca as pca_module
 from latentlab.train import build_for, train
@@ -148,13 +148,26 @@ def test_resume_continues_to_the_same_weights(tiny_data, tmp_path):
     assert not (tmp_path / ".tiny_vae.resume").exists()
 
 
-def test_pca_randomised_path_matches_the_full_svd(tiny_data, monkeypatch):
-    x = tiny_data.x_train
-    full = PCA([1, 16, 16], 5).fit(x)
-    monkeypatch.setattr(pca_module, "_FULL_SVD_LIMIT", 8)  # force torch.svd_lowrank
-    low = PCA([1, 16, 16], 5).fit(x)
-    torch.testing.assert_close(low.explained_variance, full.explained_variance, rtol=1e-3, atol=1e-6)
-    torch.testing.assert_close(low.decode(low.encode(x)), full.decode(full.encode(x)), rtol=0, atol=1e-3)
+def test_a_broken_resume_state_gets_a_clear_error(tiny_data, tmp_path):
+    cfg = make_cfg("ae")
+    cfg.epochs = 2
+
+    def stop(event):
+        if event["kind"] == "epoch":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, data=tiny_data, out_dir=tmp_path, progress=stop)
+    state = tmp_path / ".tiny_ae.resume"
+    weights = (state / "state.safetensors").read_bytes()
+    (state / "state.safetensors").write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        train(cfg, data=tiny_data, out_dir=tmp_path, resume=True)
+    (state / "state.safetensors").write_bytes(weights)
+    (state / "state.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="state.json"):
+        train(cfg, data=tiny_data, out_dir=tmp_path, resume=True)
+    assert not (tmp_path / "tiny_ae").exists()
 
 
 def test_pca_matches_scikit_learn(tiny_data):
@@ -168,19 +181,14 @@ def test_pca_matches_scikit_learn(tiny_data):
     np.testing.assert_allclose(np.abs(ours.components.numpy()), np.abs(sk.components_), atol=1e-4)
 
 
-def test_pca_randomised_path_matches_full_svd_subspace():
+def test_pca_randomised_path_matches_full_svd_subspace(monkeypatch):
     g = torch.Generator().manual_seed(0)
     basis = torch.randn(3, 5000, generator=g)
     x = (torch.randn(300, 3, generator=g) @ basis + 0.01 * torch.randn(300, 5000, generator=g))
     x = (x - x.min()) / (x.max() - x.min())
     full = PCA([1, 1, 5000], 3).fit(x.view(300, 1, 1, 5000))
-    import latentlab.models.pca as pca_mod
-
-    limit, pca_mod._FULL_SVD_LIMIT = pca_mod._FULL_SVD_LIMIT, 10
-    try:
-        fast = PCA([1, 1, 5000], 3).fit(x.view(300, 1, 1, 5000))
-    finally:
-        pca_mod._FULL_SVD_LIMIT = limit
+    monkeypatch.setattr(pca_module, "_FULL_SVD_LIMIT", 10)  # force torch.svd_lowrank
+    fast = PCA([1, 1, 5000], 3).fit(x.view(300, 1, 1, 5000))
     overlap = (full.components @ fast.components.T).abs()
     assert torch.allclose(overlap, torch.eye(3), atol=1e-3)
 

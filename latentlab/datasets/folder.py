@@ -101,8 +101,9 @@ def build_torchvision(name: str, root: str, download: bool = False, size: int | 
     xs, ys = [], []
     for part in (train, test):
         idx = np.random.default_rng(seed).permutation(len(part))[:limit]
-        xs.append(torch.stack([part[i][0] for i in idx]))
-        ys.append(np.stack([np.asarray(part[i][1]) for i in idx]))
+        items = [part[i] for i in idx]  # each part[i] decodes (and transforms) the image: once
+        xs.append(torch.stack([image for image, _ in items]))
+        ys.append(np.stack([np.asarray(target) for _, target in items]))
     labels = _torchvision_labels(name, train, ys)
     return Dataset(name=name.lower(), x_train=xs[0], x_test=xs[1],
                    labels_train=labels[0], labels_test=labels[1],

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 
 from latentlab.errors import ConfigError
+from latentlab.latent.interpolate import _check_steps
+from latentlab.losses import gaussian_kl_per_dim
 
 RANGE_MODES = ("auto", "prior", "data")
 
@@ -45,7 +47,7 @@ def posterior_kl(model, x, batch_size: int = 500) -> np.ndarray:
     total = 0.0
     for chunk in torch.as_tensor(x).split(batch_size):
         mu, logvar = model.encode_stats(chunk)
-        total = total + (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).double().sum(0)
+        total = total + gaussian_kl_per_dim(mu, logvar).double().sum(0)
     return (total / len(x)).numpy()
 
 
@@ -109,8 +111,7 @@ def traversal_grid(model, z_or_x, dims=None, steps: int = 7, range_mode: str = "
     for VAEs, data otherwise). dims None: all dims, ordered by `order_dims` when `kl_per_dim` or
     `z_data` is given, truncated to `max_dims`. Only the swept coordinate differs along a row.
     """
-    if int(steps) != steps or steps < 2:
-        raise ConfigError(f"steps must be an integer >= 2, got {steps!r}")
+    steps = _check_steps(steps)
     z = _base_code(model, z_or_x)
     mode = _resolve_mode(model, range_mode, z_data)
     if dims is None:
