@@ -124,8 +124,8 @@ def load(ref: str | os.PathLike) -> LatentModel:
     name, path = resolve(ref)
     if not path.is_dir():
         raise CheckpointError(f"checkpoint {name!r} not found at {path}")
-    config = _read_json(path / "config.json")
-    training = _read_json(path / "training.json") if (path / "training.json").exists() else {}
+    config = read_json(path / "config.json")
+    training = read_json(path / "training.json") if (path / "training.json").exists() else {}
     model = _build(config, path)
     tensors = read_tensors(path / "model.safetensors")
     _check_tensors(tensors, model.state_dict(), path / "model.safetensors")
@@ -135,7 +135,8 @@ def load(ref: str | os.PathLike) -> LatentModel:
     return model
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A JSON object from `path`, or CheckpointError naming the file and the problem."""
     if not path.is_file():
         raise CheckpointError(f"{path}: missing")
     try:
@@ -217,8 +218,18 @@ def content_hash(path: Path) -> str:
 
 
 def zoo_names() -> list[str]:
-    """Names of the checkpoints in checkpoints/ (folders with a config.json)."""
+    """Names of the checkpoints in checkpoints/ (folders with a config.json) that `load` accepts
+    as zoo names: a symlink pointing out of the zoo or an invalid name is not listed."""
     if not ZOO_DIR.is_dir():
         return []
     return sorted(p.name for p in ZOO_DIR.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and (p / "config.json").exists())
+                  if p.is_dir() and not p.name.startswith(".") and (p / "config.json").exists()
+                  and _is_zoo_name(p.name))
+
+
+def _is_zoo_name(name: str) -> bool:
+    try:
+        resolve(name)
+    except CheckpointError:
+        return False
+    return True

@@ -118,7 +118,9 @@ def _eval(args) -> int:
 def _list(args) -> int:
     from latentlab.zoo import zoo_table
 
-    rows = zoo_table()
+    rows, problems = zoo_table()
+    for problem in problems:
+        print(f"latentlab: skipped {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

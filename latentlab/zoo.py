@@ -23,23 +23,30 @@ def dataset_of(model: LatentModel) -> Dataset:
     return load_dataset(ds["name"], **ds.get("options", {}))
 
 
-def zoo_table() -> list[dict]:
-    """One row per shipped checkpoint, read from its JSON files (no weights are loaded)."""
-    rows = []
+def zoo_table() -> tuple[list[dict], list[str]]:
+    """(one row per zoo checkpoint, read from its JSON files without loading weights; one message
+    per checkpoint folder that cannot be listed, saying why). A broken entry never hides the rest."""
+    rows, problems = [], []
     for name in checkpoint.zoo_names():
-        path = checkpoint.ZOO_DIR / name
-        config = checkpoint._read_json(path / "config.json")
-        training = checkpoint._read_json(path / "training.json")
-        metrics = training.get("test_metrics", {})
-        rows.append({
-            "name": name, "dataset": config["dataset"]["name"], "family": config.get("label", config["architecture"]),
-            "architecture": config["architecture"], "latent_dim": config["model_args"]["latent_dim"],
-            "test_mse": metrics.get("mse", float("nan")), "test_psnr": metrics.get("psnr", float("nan")),
-            "neg_elbo": metrics.get("neg_elbo"), "active_units": metrics.get("active_units"),
-            "train_seconds": training.get("seconds"),
-            "size_mb": round((path / "model.safetensors").stat().st_size / 1e6, 2),
-        })
-    return rows
+        try:
+            rows.append(_zoo_row(name, checkpoint.ZOO_DIR / name))
+        except (LatentlabError, OSError, KeyError, TypeError, AttributeError) as exc:
+            problems.append(f"checkpoints/{name}: {exc}")
+    return rows, problems
+
+
+def _zoo_row(name: str, path: Path) -> dict:
+    config = checkpoint.read_json(path / "config.json")
+    training = checkpoint.read_json(path / "training.json") if (path / "training.json").exists() else {}
+    metrics = training.get("test_metrics", {})
+    return {
+        "name": name, "dataset": config["dataset"]["name"], "family": config.get("label", config["architecture"]),
+        "architecture": config["architecture"], "latent_dim": config["model_args"]["latent_dim"],
+        "test_mse": metrics.get("mse", float("nan")), "test_psnr": metrics.get("psnr", float("nan")),
+        "neg_elbo": metrics.get("neg_elbo"), "active_units": metrics.get("active_units"),
+        "train_seconds": training.get("seconds"),
+        "size_mb": round((path / "model.safetensors").stat().st_size / 1e6, 2),
+    }
 
 
 def evaluate_checkpoint(ref) -> dict:
@@ -60,7 +67,9 @@ def reconstruction_grid(ref, n: int = 32, seed: int = 0, nrow: int = 16) -> torc
     nrow = min(nrow, len(idx))
     rows = []
     for start in range(0, len(idx), nrow):
-        rows += [originals[start:start + nrow], recons[start:start + nrow]]
+        o, r = originals[start:start + nrow], recons[start:start + nrow]
+        blank = torch.full((nrow - len(o), *o.shape[1:]), 0.5)  # pad a short last row, keep pairs aligned
+        rows += [o, blank, r, blank]
     return _grid(torch.cat(rows), nrow)
 
 
@@ -88,18 +97,18 @@ def _check_n(n: int) -> None:
 
 def save_png(grid: torch.Tensor, path: str | os.PathLike) -> Path:
     """Write a `[C, H, W]` image in [0, 1] as PNG, atomically (temp file, then os.replace)."""
-    from PIL import Image
+    from latentlab.latent.interpolate import to_pil
 
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise LatentlabError(f"output must be a .png file, got {path}")
     if not path.parent.is_dir():
         raise LatentlabError(f"output folder does not exist: {path.parent}")
-    array = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    image = to_pil(grid)
     fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array).save(fh, format="PNG")
+            image.save(fh, format="PNG")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

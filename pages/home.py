@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-from latentlab import LatentlabError
 from latentlab.zoo import reconstruction_grid, zoo_table
 from pages import common, draw
 
@@ -25,11 +24,7 @@ COLUMNS = {"name": "checkpoint", "dataset": "dataset", "family": "family", "late
 
 
 def zoo_frame() -> pd.DataFrame:
-    try:
-        rows = zoo_table()
-    except LatentlabError as exc:
-        st.error(f"The zoo cannot be listed: {exc}")
-        rows = []
+    rows, _ = zoo_table()  # the sidebar has already named any entry that cannot be listed
     return pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
 
 

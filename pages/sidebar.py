@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from latentlab import LatentlabError
-from latentlab.checkpoint import ZOO_DIR, zoo_names
+from latentlab.zoo import zoo_table
 from pages.common import kept, load_model
 
 DATASET_ORDER = ("mnist", "faces", "shapes")
@@ -15,20 +13,11 @@ FAMILY_ORDER = ("AE", "DAE", "VAE", "β-VAE", "PCA")  # checkpoint labels, in pi
 
 
 def zoo_rows() -> list[dict]:
-    """name, dataset, family label and architecture of every zoo checkpoint, from config.json only.
-
-    (latentlab.zoo.zoo_table has the metrics too, but importing latentlab.zoo costs ~1.5 s of
-    torchvision import on the first page of a fresh process.)
-    """
-    rows = []
-    for name in zoo_names():
-        try:
-            config = json.loads((ZOO_DIR / name / "config.json").read_text())
-            rows.append({"name": name, "dataset": config["dataset"]["name"],
-                         "family": config.get("label", config["architecture"]),
-                         "architecture": config["architecture"]})
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            st.sidebar.error(f"checkpoints/{name}/config.json is unreadable: {exc}")
+    """The zoo's rows (name, dataset, family, architecture, metrics); entries that cannot be
+    listed are named in the sidebar with the reason."""
+    rows, problems = zoo_table()
+    for problem in problems:
+        st.sidebar.error(f"Skipped {problem}")
     return rows
 
 

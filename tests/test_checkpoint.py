@@ -14,6 +14,7 @@ import latentlab
 from latentlab import checkpoint
 from latentlab.errors import CheckpointError
 from latentlab.train import train
+from latentlab.zoo import zoo_table
 
 
 @pytest.fixture
@@ -155,14 +156,34 @@ def test_zoo_names_cannot_escape_the_zoo(name):
         latentlab.load(name)
 
 
-def test_zoo_symlink_pointing_out_is_refused(saved):
-    link = checkpoint.ZOO_DIR / "zz_test_escape"
-    os.symlink(saved, link)
-    try:
-        with pytest.raises(CheckpointError, match="outside"):
-            latentlab.load("zz_test_escape")
-    finally:
-        link.unlink()
+@pytest.fixture
+def zoo(tmp_path, monkeypatch):
+    """An empty checkpoints/ folder of our own (the real one is never touched)."""
+    folder = tmp_path / "zoo"
+    folder.mkdir()
+    monkeypatch.setattr(checkpoint, "ZOO_DIR", folder)
+    return folder
+
+
+def test_zoo_symlink_pointing_out_is_refused_and_not_listed(saved, zoo):
+    shutil.copytree(saved, zoo / "inside")
+    os.symlink(saved, zoo / "zz_escape")
+    with pytest.raises(CheckpointError, match="outside"):
+        latentlab.load("zz_escape")
+    assert checkpoint.zoo_names() == ["inside"]
+
+
+def test_zoo_table_lists_the_rest_when_an_entry_is_broken(saved, zoo):
+    shutil.copytree(saved, zoo / "good")
+    shutil.copytree(saved, zoo / "no_weights")
+    (zoo / "no_weights" / "model.safetensors").unlink()
+    (zoo / "bad_json").mkdir()
+    (zoo / "bad_json" / "config.json").write_text("{not json")
+    rows, problems = zoo_table()
+    assert [r["name"] for r in rows] == ["good"]
+    assert len(problems) == 2
+    assert any("bad_json" in p and "JSON" in p for p in problems)
+    assert any("no_weights" in p for p in problems)
 
 
 def test_unknown_zoo_name_says_not_found():

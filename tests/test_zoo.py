@@ -9,7 +9,8 @@ import torch
 
 import latentlab
 from latentlab.checkpoint import ZOO_DIR, zoo_names
-from latentlab.zoo import dataset_of
+from latentlab.config import TrainConfig
+from latentlab.zoo import dataset_of, reconstruction_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = zoo_names()
@@ -31,9 +32,10 @@ def test_checkpoint_has_its_config_and_budget(name):
     assert (ROOT / "configs" / f"{name}.json").exists()
     assert (folder / "model.safetensors").stat().st_size <= 5 * 1024 * 1024
     training = json.loads((folder / "training.json").read_text())
-    committed = json.loads((ROOT / "configs" / f"{name}.json").read_text())
-    assert training["config"]["model"] == {"args": {}, **committed["model"]}
-    assert training["config"]["epochs"] == committed.get("epochs", training["config"]["epochs"])
+    committed = TrainConfig.from_dict(json.loads((ROOT / "configs" / f"{name}.json").read_text())).to_dict()
+    recorded = dict(training["config"])
+    recorded["threads"] = committed["threads"]  # the one setting the command line may override
+    assert recorded == committed, "the checkpoint was trained with another config than the committed one"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -46,6 +48,18 @@ def test_checkpoint_reconstructs_test_split_within_recorded_mse(name):
     with torch.inference_mode():
         baseline = (x - x.mean(0)).pow(2).mean().item()  # predicting the mean image
     assert measured < 0.6 * baseline
+
+
+def test_reconstruction_grid_keeps_pairs_aligned_when_the_last_row_is_short():
+    model = latentlab.load("mnist_pca")
+    grid = reconstruction_grid(model, n=20, nrow=8)  # rows of 8, 8, 4 (+4 blanks)
+    cell = 28 + 2
+    assert grid.shape[1:] == (2 + 6 * cell, 2 + 8 * cell)  # 3 pairs of rows, 8 columns
+    last_originals = grid[:, 2 + 4 * cell: 4 + 5 * cell]
+    last_recons = grid[:, 2 + 5 * cell: 4 + 6 * cell]
+    blank = slice(2 + 4 * cell, None)  # columns 4-7 of the short pair: padding, uniform grey
+    assert torch.all(last_originals[:, :, blank] == 0.5) and torch.all(last_recons[:, :, blank] == 0.5)
+    assert not torch.all(last_recons[:, :, : 4 * cell] == 0.5)
 
 
 def test_conv_ae_beats_pca_at_equal_latent_size_on_mnist():
