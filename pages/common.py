@@ -8,7 +8,6 @@ ever called under `torch.inference_mode()`; latents, maps and datasets are read,
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from threading import Lock
 from typing import TYPE_CHECKING
 
@@ -111,8 +110,13 @@ def _map(_model: LatentModel, digest: str, method: str, split: str) -> tuple[Lat
 
 
 def get_map(model: LatentModel, method: str = "pca", split: str = "test") -> tuple[LatentMap, np.ndarray]:
-    """(fitted map, embedding [N, 2]): shipped, cached, or fitted once (slow for UMAP/t-SNE)."""
-    return _map(model, model.info.hash, method, split)
+    """(fitted map, embedding [N, 2]): shipped, cached, or fitted once (slow for UMAP/t-SNE).
+    A broken cached map stops the page with a message naming the file."""
+    try:
+        return _map(model, model.info.hash, method, split)
+    except LatentlabError as exc:
+        st.error(f"Cannot load the {method} map of {model.info.name}: {exc}")
+        st.stop()
 
 
 # How an attribute's direction is fitted. Mean difference first: on every faces model it moved the
@@ -304,7 +308,10 @@ def kept(widget, label: str, key: str, default, options=None, **kwargs):
     shadow = f"_kept_{key}"
     if key not in st.session_state:
         st.session_state[key] = st.session_state.get(shadow, default)
-    if options is not None and st.session_state[key] not in options:
+    value = st.session_state[key]
+    if options is not None and isinstance(value, list):  # multiselect: keep the still-valid choices
+        st.session_state[key] = [v for v in value if v in options]
+    elif options is not None and value not in options:
         st.session_state[key] = default if default in options else options[0]
     args = (label,) if options is None else (label, options)
     value = widget(*args, key=key, **kwargs)
@@ -375,6 +382,3 @@ def page_header(title: str, caption: str) -> None:
     st.title(title)
     st.caption(caption)
 
-
-def app_dir() -> Path:
-    return Path(__file__).resolve().parent.parent

@@ -18,12 +18,9 @@ def pick_models(model) -> list:
     rows = sorted((r for r in sidebar.zoo_rows() if r["dataset"] == ds), key=sidebar.rank)
     names = [r["name"] for r in rows]
     default = [n for fam in DEFAULT_FAMILIES for n in names if n == f"{ds}_{fam}"] or names[:3]
-    key = f"compare_models_{ds}"
-    if key not in st.session_state:
-        st.session_state[key] = [n for n in st.session_state.get(f"_kept_{key}", default) if n in names]
-    chosen = st.multiselect("Models", names, key=key, max_selections=4,
-                            format_func=lambda n: f"{n} · {next(r['family'] for r in rows if r['name'] == n)}")
-    st.session_state[f"_kept_{key}"] = chosen
+    family = {r["name"]: r["family"] for r in rows}
+    chosen = common.kept(st.multiselect, "Models", f"compare_models_{ds}", default, options=names,
+                         max_selections=4, format_func=lambda n: f"{n} · {family[n]}")
     if len(chosen) < 2:
         st.warning(f"Pick two to four models to compare ({len(names)} are trained on {ds}).")
         st.stop()
@@ -79,8 +76,7 @@ def attribute_edits(models, data, x: torch.Tensor) -> None:
     for m in models:
         d = dirs[m.info.name]
         z = common.encode(m, x)[0]
-        with torch.inference_mode():
-            images = direction_sweep(m, z, d.directions_[name] * d.scale_[name], STRENGTHS)
+        images = direction_sweep(m, z, d.directions_[name] * d.scale_[name], STRENGTHS)
         row(m.label, draw.strip(images), f"{m.info.name} · probe accuracy {d.accuracy_[name]:.0%}")
 
 

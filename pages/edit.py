@@ -119,7 +119,7 @@ def reset() -> None:
 
 @st.fragment
 def editor(model, x: torch.Tensor, sample: str, z0: np.ndarray, order, score, score_name: str,
-           ranges, data, tagged=None) -> None:
+           ranges, data, recon: torch.Tensor, tagged=None) -> None:
     """Sliders -> decode -> image. A fragment: moving a slider reruns only this block."""
     prefix = f"edit_{model.info.hash}_{sample}_{st.session_state.get('edit_token', 0)}"
     left, right = st.columns([3, 2], gap="large")
@@ -142,7 +142,6 @@ def editor(model, x: torch.Tensor, sample: str, z0: np.ndarray, order, score, sc
         c1.download_button("PNG", data=draw.png(edited, px=512), file_name=f"{model.info.name}-edit.png",
                            mime="image/png", icon=":material/download:", on_click="ignore", width="stretch")
         c2.button("Reset", icon=":material/restart_alt:", on_click=reset, key="edit_reset", width="stretch")
-        recon = common.decode(model, z0[None])[0]
         st.image(draw.strip(torch.stack([x[0], recon]), px=112),
                  caption="original · unedited reconstruction", width="content", output_format="PNG")
 
@@ -156,7 +155,7 @@ def main() -> None:
     z0 = common.encode(model, x)[0]
     order, score, score_name = common.dimension_order(model, data)
     editor(model, x, sample, z0, order, score, score_name, common.slider_ranges(model),
-           data, common.tag_direction(model))
+           data, common.decode(model, z0[None])[0], common.tag_direction(model))
 
 
 main()
