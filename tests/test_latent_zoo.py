@@ -9,6 +9,7 @@ import latentlab
 from latentlab.checkpoint import zoo_names
 from latentlab.latent import (
     AttributeDirections,
+    crossfade,
     direction_sweep,
     encode_split,
     interpolate,
@@ -24,11 +25,10 @@ MODELS = [n for n in zoo_names() if n.startswith("mnist_")]
 
 @pytest.fixture(scope="module", params=MODELS)
 def loaded(request, tmp_path_factory):
-    import os
-
-    os.environ["LATENTLAB_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    model = latentlab.load(request.param)
-    return model, dataset_of(model)
+    with pytest.MonkeyPatch.context() as mp:  # a private latent cache, restored afterwards
+        mp.setenv("LATENTLAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+        model = latentlab.load(request.param)
+        yield model, dataset_of(model)
 
 
 def test_cache_is_keyed_by_hash_and_reused(loaded):
@@ -51,8 +51,14 @@ def test_interpolation_endpoints_and_quality(loaded):
         with torch.inference_mode():
             ends = model.reconstruct(torch.stack([x0, x1]))
         assert torch.allclose(frames[0], ends[0], atol=1e-4) and torch.allclose(frames[-1], ends[1], atol=1e-4)
-        q = path_quality(frames, data.x_test[:200])
-        assert q["realism_mean"] >= 0 and q["smoothness_cv"] >= 0
+        reference = data.x_test[:200]
+        q = path_quality(frames, reference)
+        assert q["realism_mean"] > 0 and q["realism_max"] >= q["realism_mean"]  # decoded, not real
+        assert 0 <= q["smoothness_cv"] < 2
+    real = path_quality(reference[:8], reference)
+    assert real["realism_max"] == pytest.approx(0, abs=1e-9)  # real images are their own nearest
+    even = path_quality(crossfade(x0, x1, 8), reference)
+    assert even["smoothness_cv"] < 1e-6 and even["smoothness_max_ratio"] == pytest.approx(1)
 
 
 def test_attribute_direction_edit_and_traversal(loaded):
@@ -65,7 +71,11 @@ def test_attribute_direction_edit_and_traversal(loaded):
     edited = torch.as_tensor(dirs.apply(lat.z[:1], "is_one", 2.0))
     assert not torch.allclose(edited, z0)
     sweep = direction_sweep(model, z0[0], torch.as_tensor(dirs.directions_["is_one"]), [-2.0, 0.0, 2.0])
-    assert sweep.shape[0] == 3
+    assert sweep.shape == (3, *data.x_test.shape[1:])
+    with torch.inference_mode():
+        unedited = model.decode(z0)[0]
+    assert torch.allclose(sweep[1], unedited, atol=1e-5)  # strength 0 is the sample itself
+    assert not torch.allclose(sweep[0], sweep[2], atol=1e-3)
     grid = traversal_grid(model, z0[0], steps=5, z_data=lat.z, max_dims=4)
     assert grid.images.shape[:2] == (4, 5)
 
