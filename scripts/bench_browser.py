@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -87,13 +86,13 @@ INSTRUMENT_MAP = """(() => {
 
 # -- reporting --------------------------------------------------------------------------------------
 def machine_line() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    chromium = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True).stdout.strip()
     from importlib.metadata import version
 
-    return (f"machine: nproc {os.cpu_count()} · {cpu} · load {load} · {chromium} · "
+    from latentlab.bench.report import cpu_model, usable_cpus
+
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    chromium = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"machine: nproc {usable_cpus()} · {cpu_model()} · load {load} · {chromium} · "
             f"streamlit {version('streamlit')} · playwright {version('playwright')}")
 
 

@@ -1,41 +1,48 @@
-"""Training throughput per family and dataset, in images per second (printed, not asserted).
+"""Training throughput of every zoo config, in images per second (printed, not asserted).
 
 Usage: python scripts/bench_train.py [--threads N] [--steps S] [--batch B] [--json out.json]
-Each (dataset, family) pair builds the zoo's architecture and times S optimisation steps after
-two warm-up steps, on fixed random batches of the dataset's images.
+Each committed `configs/*.json` is built exactly as `python -m latentlab train` builds it (same
+family, latent size and model arguments) and times S optimisation steps after two warm-up
+steps, on a fixed random batch shaped like its dataset's images. PCA configs time a closed-form
+fit of 4,000 random images instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+from latentlab.bench.report import cpu_model  # noqa: E402
+from latentlab.config import TrainConfig  # noqa: E402
 from latentlab.models import Batch, build_model  # noqa: E402
 
-SHAPES = {"shapes": (1, 32, 32), "faces": (3, 64, 64), "mnist": (1, 28, 28)}
-LATENT = {"shapes": 10, "faces": 32, "mnist": 16}
-FAMILIES = {
-    "AE": ("ae", {}),
-    "DAE": ("ae", {"noise": "gaussian", "noise_level": 0.2}),
-    "VAE": ("vae", {}),
-    "β-VAE": ("vae", {"beta": 4.0}),
-}
+IMAGE_SHAPES = {"faces": (3, 64, 64), "mnist": (1, 28, 28)}  # shapes: (1, size, size), see below
 
 
-def images_per_second(shape, latent, family, args, steps, batch) -> float:
+def image_shape(cfg: TrainConfig) -> tuple[int, int, int]:
+    if cfg.data.name == "shapes":
+        size = cfg.data.options.get("size", 64)
+        return (1, size, size)
+    return IMAGE_SHAPES[cfg.data.name]
+
+
+def build(cfg: TrainConfig):
     torch.manual_seed(0)
-    model = build_model(family, image_shape=list(shape), latent_dim=latent, width=32, **args)
+    return build_model(cfg.model.family, image_shape=list(image_shape(cfg)),
+                       latent_dim=cfg.model.latent_dim, **cfg.model.args)
+
+
+def images_per_second(model, shape, steps: int, batch: int) -> float:
     opts = model.make_optimizers(1e-3, 0.0)
-    x = torch.rand(batch, *shape)
-    b = Batch(x, torch.arange(batch))
+    b = Batch(torch.rand(batch, *shape), torch.arange(batch))
     for _ in range(2):
         model.train_step(b, 0, opts)
     t0 = time.perf_counter()
@@ -44,12 +51,10 @@ def images_per_second(shape, latent, family, args, steps, batch) -> float:
     return steps * batch / (time.perf_counter() - t0)
 
 
-def pca_fit_seconds(shape, latent, n=4000) -> float:
-    from latentlab.models import PCA
-
+def pca_fit_seconds(model, shape, n: int = 4000) -> float:
     x = torch.rand(n, *shape)
     t0 = time.perf_counter()
-    PCA(list(shape), latent).fit(x)
+    model.fit(x)
     return time.perf_counter() - t0
 
 
@@ -61,20 +66,23 @@ def main() -> None:
     p.add_argument("--json", default=None)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    print(f"# torch {torch.__version__}, {a.threads} thread(s), {platform.processor() or platform.machine()}, "
+    print(f"# torch {torch.__version__}, {a.threads} thread(s), {cpu_model()}, "
           f"batch {a.batch}, {a.steps} timed steps")
     rows = []
-    print(f"{'dataset':<8} {'family':<6} {'images/s':>9}")
-    for ds, shape in SHAPES.items():
-        for label, (family, args) in FAMILIES.items():
-            ips = images_per_second(shape, LATENT[ds], family, args, a.steps, a.batch)
-            rows.append({"dataset": ds, "family": label, "images_per_second": round(ips, 1)})
-            print(f"{ds:<8} {label:<6} {ips:>9.1f}", flush=True)
-        secs = pca_fit_seconds(shape, LATENT[ds])
-        rows.append({"dataset": ds, "family": "PCA", "fit_seconds_4000": round(secs, 2)})
-        print(f"{ds:<8} {'PCA':<6} {'fit 4000 images in':>9} {secs:.2f} s", flush=True)
+    print(f"{'config':<14} {'family':<12} {'images/s':>9}")
+    for path in sorted((ROOT / "configs").glob("*.json")):
+        cfg = TrainConfig.from_dict(json.loads(path.read_text()))
+        model, shape = build(cfg), image_shape(cfg)
+        row = {"name": cfg.name, "dataset": cfg.data.name, "family": model.label}
+        if model.closed_form:
+            row["fit_seconds_4000"] = round(secs := pca_fit_seconds(model, shape), 2)
+            print(f"{cfg.name:<14} {model.label:<12} fit 4000 images in {secs:.2f} s", flush=True)
+        else:
+            row["images_per_second"] = round(ips := images_per_second(model, shape, a.steps, a.batch), 1)
+            print(f"{cfg.name:<14} {model.label:<12} {ips:>9.1f}", flush=True)
+        rows.append(row)
     if a.json:
-        Path(a.json).write_text(json.dumps({"threads": a.threads, "rows": rows}, indent=2))
+        Path(a.json).write_text(json.dumps({"threads": a.threads, "batch": a.batch, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -41,14 +41,17 @@ def main() -> None:
                                                    "mnist_pca", "faces_ae", "faces_vae", "faces_pca"])
     a = p.parse_args()
     torch.set_num_threads(1)
-    rng = np.random.default_rng(0)
+    pairs_of = {}  # one set of pairs per dataset: every model and the crossfade see the same ones
     print(f"{'model':<12} {'lerp realism':>13} {'slerp realism':>14} {'lerp cv':>8} {'slerp cv':>9}")
     shown = set()
     for name in a.models:
         model = latentlab.load(name)
         ds = dataset_of(model)
         x = ds.x_test
-        pairs = rng.integers(0, len(x), size=(a.pairs, 2))
+        if ds.name not in pairs_of:
+            rng = np.random.default_rng(0)
+            pairs_of[ds.name] = np.stack([rng.choice(len(x), 2, replace=False) for _ in range(a.pairs)])
+        pairs = pairs_of[ds.name]
         lin = measure(lambda u, v, m=model: interpolate(m, u, v, 16, "linear"), pairs, x)
         sph = measure(lambda u, v, m=model: interpolate(m, u, v, 16, "slerp"), pairs, x)
         print(f"{name:<12} {lin[0]:>13.4f} {sph[0]:>14.4f} {lin[1]:>8.3f} {sph[1]:>9.3f}", flush=True)

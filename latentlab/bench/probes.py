@@ -13,6 +13,7 @@ from latentlab.datasets import load_dataset
 from latentlab.latent import encode_split
 from latentlab.latent.cache import encode_images
 from latentlab.metrics.probes import learning_curve
+from latentlab.zoo import dataset_of
 
 TITLE = "3. Few-label probes on mnist"
 MODELS = ["mnist_pca", "mnist_ae", "mnist_dae", "mnist_vae", "mnist_bvae4"]
@@ -22,7 +23,7 @@ def features(model, ctx: Context):
     """(z_train, z_test) from the latent cache (zoo checkpoints) or encoded directly."""
     if ctx.zoo_dir is None:
         return encode_split(model, "train").z, encode_split(model, "test").z
-    data = load_dataset(model.info.dataset["name"], **model.info.dataset.get("options", {}))
+    data = dataset_of(model)
     return encode_images(model, data.x_train)[0], encode_images(model, data.x_test)[0]
 
 

@@ -54,10 +54,10 @@ def throughput_table(result: dict) -> str:
     rows = []
     for r in result["rows"]:
         if "images_per_second" in r:
-            rows.append([r["dataset"], r["family"], r["images_per_second"], "–"])
+            rows.append([r["name"], r["family"], r["images_per_second"], "–"])
         else:
-            rows.append([r["dataset"], r["family"], "–", r["fit_seconds_4000"]])
-    return md_table(["dataset", "family", "train images/s", "PCA fit of 4,000 images (s)"], rows,
+            rows.append([r["name"], r["family"], "–", r["fit_seconds_4000"]])
+    return md_table(["config", "family", "train images/s", "PCA fit of 4,000 images (s)"], rows,
                     digits=1)
 
 
@@ -66,7 +66,7 @@ def run(ctx: Context) -> Section:
     headers = ["data", "model", "family", "d", "test MSE (training.json)", "test MSE (re-measured)",
                "PSNR dB", "train seconds (zoo)"]
     body = [("Per-pixel test MSE at equal d per dataset (images in [0, 1]). Zoo training times "
-             "were measured while two training queues shared the 2 cores.\n"),
+             "were measured while two training queues shared the machine's cores.\n"),
             md_table(headers, rows) + missing(absent)]
     if not ctx.settings.bench_train_steps:
         body.append("\n(`scripts/bench_train.py` skipped in this run: bench_train_steps = 0.)\n")
@@ -74,7 +74,7 @@ def run(ctx: Context) -> Section:
     bench = bench_train(ctx)
     data["bench_train"] = bench
     body.append(f"\n`python scripts/bench_train.py --threads {bench['threads']} --steps "
-                f"{ctx.settings.bench_train_steps}` (batch 64, the zoo's architectures, random "
-                "images; after 2 warm-up steps):\n")
+                f"{ctx.settings.bench_train_steps}` (batch {bench['batch']}, each committed config's "
+                "model, random images; after 2 warm-up steps):\n")
     body.append(throughput_table(bench))
     return Section("throughput", TITLE, "\n".join(body), data)
