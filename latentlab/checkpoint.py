@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import latentlab
+from latentlab.atomic import temp_dir
 from latentlab.errors import CheckpointError, LatentlabError
 from latentlab.models import LatentModel, build_model
 
@@ -64,15 +64,15 @@ def save(model: LatentModel, directory: str | Path, dataset: dict, training: dic
         "latentlab_version": latentlab.__version__,
         "torch_version": torch.__version__.split("+")[0],
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    tmp = temp_dir(directory.parent, f".{directory.name}.")
     try:
         tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
         save_file(tensors, str(tmp / "model.safetensors"))
+        _fsync(tmp / "model.safetensors")
         _write_json(tmp / "config.json", config)
         _write_json(tmp / "training.json", training)
-        tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
         for f in tmp.iterdir():
-            f.chmod(0o644)
+            f.chmod(0o644)  # safetensors writes its file private (0600); a checkpoint is shared
         _swap_in(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -83,8 +83,16 @@ def save(model: LatentModel, directory: str | Path, dataset: dict, training: dic
 def _write_json(path: Path, obj) -> None:
     with open(path, "w") as fh:
         json.dump(obj, fh, indent=2, allow_nan=False)
-        fh.flush()
-        os.fsync(fh.fileno())
+    _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a written file to disk before the folder holding it is swapped into place."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _swap_in(tmp: Path, target: Path) -> None:

@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 
 import latentlab
 from latentlab import checkpoint
+from latentlab.atomic import temp_dir
 from latentlab.config import TrainConfig
 from latentlab.datasets import Dataset, load_dataset
 from latentlab.errors import ConfigError, DivergedError
@@ -141,13 +142,16 @@ def _save_state(state_dir: Path, cfg, model, optimizers, gen, history) -> None:
             for key, value in state.items():
                 tensors[f"opt{j}.{pid}.{key}"] = torch.as_tensor(value).detach().clone()
     tensors["rng"] = gen.get_state()
-    tmp = state_dir.with_name(state_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(tensors, str(tmp / "state.safetensors"))
-    meta = {"config": cfg.to_dict(), "epoch": len(history), "history": history, "groups": groups}
-    (tmp / "state.json").write_text(json.dumps(meta))
-    checkpoint._swap_in(tmp, state_dir)
+    state_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_dir(state_dir.parent, f".{state_dir.name}.")
+    try:
+        save_file(tensors, str(tmp / "state.safetensors"))
+        meta = {"config": cfg.to_dict(), "epoch": len(history), "history": history, "groups": groups}
+        (tmp / "state.json").write_text(json.dumps(meta))
+        checkpoint._swap_in(tmp, state_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _load_state(state_dir: Path, cfg, model, optimizers, gen) -> tuple[list[dict], int]:

@@ -6,12 +6,12 @@ Grids are tensors `[3, H, W]` in [0, 1]; `save_png` writes them atomically.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from latentlab import checkpoint
+from latentlab.atomic import atomic_file
 from latentlab.datasets import Dataset, load_dataset
 from latentlab.errors import LatentlabError
 from latentlab.models import LatentModel
@@ -105,12 +105,6 @@ def save_png(grid: torch.Tensor, path: str | os.PathLike) -> Path:
     if not path.parent.is_dir():
         raise LatentlabError(f"output folder does not exist: {path.parent}")
     image = to_pil(grid)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, suffix=".png") as tmp:
+        image.save(tmp, format="PNG")
     return path

@@ -12,6 +12,7 @@ from conftest import make_cfg
 
 import latentlab
 from latentlab import checkpoint
+from latentlab.atomic import atomic_file
 from latentlab.errors import CheckpointError
 from latentlab.train import train
 from latentlab.zoo import zoo_table
@@ -43,6 +44,20 @@ def test_config_records_versions_and_dataset(saved):
     assert {"latentlab_version", "torch_version", "dataset", "model_args"} <= set(config)
     training = json.loads((saved / "training.json").read_text())
     assert training["seed"] == 0 and training["history"] and training["config"]["name"] == "tiny_vae"
+
+
+def test_written_files_and_folders_are_shareable_and_a_failed_write_leaves_nothing(saved, tmp_path):
+    assert saved.stat().st_mode & 0o777 == 0o755  # not tempfile's private 0700
+    assert all(f.stat().st_mode & 0o777 == 0o644 for f in saved.iterdir())
+    target = tmp_path / "out.bin"
+    with atomic_file(target) as tmp:
+        tmp.write_bytes(b"done")
+    assert target.read_bytes() == b"done" and target.stat().st_mode & 0o777 == 0o644
+    with pytest.raises(RuntimeError), atomic_file(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("crash")
+    assert target.read_bytes() == b"done"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.bin", saved.name])
 
 
 def test_crash_mid_save_keeps_the_previous_checkpoint(saved, monkeypatch):

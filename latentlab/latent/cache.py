@@ -11,13 +11,13 @@ atomically. Arrays are .npz read with allow_pickle=False.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from latentlab.atomic import atomic_file
 from latentlab.errors import ConfigError
 from latentlab.latent.project import LatentMap, cached_map, params_key
 
@@ -86,14 +86,8 @@ def _write(path: Path, latents: LatentSet) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"z": latents.z, "recon_error": latents.recon_error}
     arrays.update({f"labels.{k}": np.asarray(v) for k, v in latents.labels.items()})
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 DEFAULT_PARAMS = {"pca": {}, "umap": {"n_neighbors": 15, "min_dist": 0.1}, "tsne": {"perplexity": 30}}

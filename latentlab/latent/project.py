@@ -28,13 +28,13 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from latentlab.atomic import temp_dir
 from latentlab.errors import ConfigError
 
 MAP_METHODS = ("pca", "umap", "tsne")
@@ -204,7 +204,7 @@ def cached_map(cache_dir, key: str, z, method: str = "pca", **params) -> LatentM
         return LatentMap.load(final)
     root.mkdir(parents=True, exist_ok=True)
     fitted = LatentMap(method, **params).fit(z)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+    tmp = temp_dir(root, f".{key}.")
     try:
         fitted.save(tmp)
         os.replace(tmp, final)
