@@ -23,7 +23,7 @@ from latentlab.datasets import Dataset
 from latentlab.images import load_image
 from latentlab.latent.cache import LatentSet, encode_split, find_cached_map, latent_map
 from latentlab.latent.project import LatentMap
-from latentlab.latent.traverse import is_variational, order_dims, posterior_kl, sweep_values
+from latentlab.latent.traverse import rank_dims, sweep_values
 from latentlab.models import LatentModel
 
 if TYPE_CHECKING:
@@ -174,23 +174,19 @@ def tag_direction(model: LatentModel) -> tuple[np.ndarray, float] | None:
     return d.vector, float((z @ d.vector).std())
 
 
-@st.cache_resource(show_spinner="Measuring per-dimension KL…", max_entries=16)
-def _kl(_model: LatentModel, _x: torch.Tensor, digest: str) -> np.ndarray:
-    return posterior_kl(_model, _x)
+@st.cache_resource(show_spinner="Ranking latent dimensions…", max_entries=16)
+def _ranked(_model: LatentModel, _x: torch.Tensor, _z: np.ndarray, digest: str):
+    return rank_dims(_model, _x, _z)
 
 
 def dimension_order(model: LatentModel, data: Dataset) -> tuple[np.ndarray, np.ndarray, str]:
-    """(dims by importance, score per dim, score name): KL for VAEs, code variance otherwise."""
-    z = latents(model).z
-    if is_variational(model):
-        kl = _kl(model, data.x_test[:500], model.info.hash)
-        return order_dims(kl_per_dim=kl), kl, "KL"
-    return order_dims(z_data=z), z.var(0), "var"
+    """(dims by importance, score per dim, score name): KL where the encoder has a posterior."""
+    return _ranked(model, data.x_test[:500], latents(model).z, model.info.hash)
 
 
 def slider_ranges(model: LatentModel) -> np.ndarray:
     """Per-dimension slider range `[d, 2]`: N(0,1) 1%/99% quantiles for VAEs, data percentiles else."""
-    mode = "prior" if is_variational(model) else "data"
+    mode = "prior" if model.prior == "normal" else "data"
     z = latents(model).z
     return sweep_values(np.arange(z.shape[1]), 2, mode, z, quantiles=(0.01, 0.99))
 

@@ -46,8 +46,8 @@ torch.set_num_threads(1)
 class Toy:
     """Linear 'autoencoder': encode flattens, decode reshapes, so images show the codes."""
 
-    def __init__(self, shape=(1, 3, 4), family="ae"):
-        self.shape, self.family = shape, family
+    def __init__(self, shape=(1, 3, 4), prior=None):
+        self.shape, self.prior = shape, prior
         self.latent_dim = math.prod(shape)
 
     def encode(self, x):
@@ -250,7 +250,7 @@ def test_traversal_grid_varies_only_the_swept_dim():
 
 
 def test_traversal_prior_range_for_vae_and_ordering():
-    vae = Toy(family="vae")
+    vae = Toy(prior="normal")
     grid = traversal_grid(vae, torch.zeros(1, 1, 3, 4), steps=7, max_dims=3,
                           kl_per_dim=np.arange(12.0))
     assert list(grid.dims) == [11, 10, 9] and grid.images.shape == (3, 7, 1, 3, 4)

@@ -224,3 +224,25 @@ def test_config_round_trips_through_json(tmp_path):
 def test_bad_model_arguments(family, args, fragment):
     with pytest.raises(ConfigError, match=fragment):
         build_model(family, image_shape=[1, 16, 16], latent_dim=2, **args)
+
+
+def test_prior_attribute_and_dim_ranking_agree_across_families():
+    """One attribute says what codes are drawn from; one function ranks dims (KL where the
+    encoder has a posterior, code variance otherwise)."""
+    from latentlab.latent.traverse import rank_dims
+
+    x = torch.rand(64, 1, 16, 16)
+    ae = build_model("ae", image_shape=[1, 16, 16], latent_dim=3).eval()
+    vae = build_model("vae", image_shape=[1, 16, 16], latent_dim=3).eval()
+    pca = PCA([1, 16, 16], 3).fit(x)
+    assert (ae.prior, vae.prior, pca.prior) == (None, "normal", "pca")
+    assert (ae.has_prior, vae.has_prior, pca.has_prior) == (False, True, True)
+    with torch.no_grad():
+        mu, logvar = ae.encode_stats(x[:4])
+        assert logvar is None and torch.equal(mu, ae.encode(x[:4]))
+        z = ae.encode(x)
+    order, score, name = rank_dims(ae, x, z)
+    assert name == "variance" and list(order) == list(np.argsort(-z.double().var(0).numpy(), kind="stable"))
+    order, score, name = rank_dims(vae, x, None)
+    assert name == "KL" and score.shape == (3,) and (score >= 0).all()
+    assert score[order[0]] == score.max()

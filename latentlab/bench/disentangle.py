@@ -13,7 +13,7 @@ import torch
 
 from latentlab.bench.core import Context, Section, missing
 from latentlab.bench.report import md_table
-from latentlab.latent.traverse import posterior_kl, traversal_grid
+from latentlab.latent.traverse import rank_dims, traversal_grid
 from latentlab.metrics import disentanglement as dis
 from latentlab.zoo import dataset_of
 
@@ -49,25 +49,13 @@ def scores(model, source, ctx: Context) -> dict:
             "mig_per_factor": mig["per_factor"]}
 
 
-def dim_order(model, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray, str]:
-    """(dims sorted by KL or variance, that score per dim, its name) for a model's codes."""
-    if hasattr(model, "encode_stats"):
-        kl = posterior_kl(model, x)
-        return np.argsort(-kl, kind="stable"), kl, "KL (nats)"
-    with torch.inference_mode():
-        var = model.encode(x).double().var(0).numpy()
-    return np.argsort(-var, kind="stable"), var, "code variance"
-
-
 def traversal_png(model, source, x: torch.Tensor, ctx: Context, name: str) -> tuple[str, dict]:
     """Render the traversal of the base sprite (rows = dims by KL/variance) -> (link, row info)."""
     base = source.render(np.array([BASE_FACTORS]))[0]
-    dims, score, score_name = dim_order(model, x)
-    kwargs = {"kl_per_dim": score} if score_name.startswith("KL") else {}
-    if not kwargs:
-        with torch.inference_mode():
-            kwargs = {"z_data": model.encode(x)}
-    trav = traversal_grid(model, base, dims=dims, steps=ctx.settings.traversal_steps, **kwargs)
+    with torch.inference_mode():
+        z = model.encode(x)
+    dims, score, score_name = rank_dims(model, x, z)
+    trav = traversal_grid(model, base, dims=dims, steps=ctx.settings.traversal_steps, z_data=z)
     link = ctx.save_grid(trav.images.flatten(0, 1), ctx.settings.traversal_steps,
                          f"traversal_{name}.png")
     return link, {"dims": [int(d) for d in dims], "score": [float(score[d]) for d in dims],

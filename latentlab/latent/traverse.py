@@ -33,22 +33,28 @@ class Traversal(NamedTuple):
     dims: np.ndarray
 
 
-def is_variational(model) -> bool:
-    """True for models whose codes follow an N(0, I) prior (VAE, β-VAE)."""
-    return "vae" in str(getattr(model, "family", "")).lower() or hasattr(model, "encode_stats")
-
-
 @torch.inference_mode()
-def posterior_kl(model, x, batch_size: int = 500) -> np.ndarray:
-    """Mean KL(q(z_j|x) || N(0, 1)) per latent dimension over images `x [N, C, H, W]` -> `[d]`.
-
-    Needs `model.encode_stats(x) -> (mu, logvar)`.
-    """
+def posterior_kl(model, x, batch_size: int = 500) -> np.ndarray | None:
+    """Mean KL(q(z_j|x) || N(0, 1)) per latent dimension over images `x [N, C, H, W]` -> `[d]`,
+    or None for a model whose encoder is deterministic (`encode_stats` gives no log-variance)."""
     total = 0.0
     for chunk in torch.as_tensor(x).split(batch_size):
         mu, logvar = model.encode_stats(chunk)
+        if logvar is None:
+            return None
         total = total + gaussian_kl_per_dim(mu, logvar).double().sum(0)
     return (total / len(x)).numpy()
+
+
+def rank_dims(model, x, z_data) -> tuple[np.ndarray, np.ndarray, str]:
+    """The one ranking of latent dimensions: (dims most important first, score per dim, score
+    name). Mean posterior KL where the encoder has one (VAEs: KL ≈ 0 marks a collapsed dim),
+    else the variance of the codes `z_data [N, d]`. `x [N, C, H, W]` are images to measure KL on."""
+    kl = posterior_kl(model, x) if x is not None else None
+    if kl is not None:
+        return order_dims(kl_per_dim=kl), kl, "KL"
+    var = np.asarray(torch.as_tensor(z_data).double().var(0))
+    return order_dims(z_data=z_data), var, "variance"
 
 
 def order_dims(z_data=None, kl_per_dim=None) -> np.ndarray:
@@ -66,7 +72,7 @@ def _resolve_mode(model, range_mode: str, z_data) -> str:
     if range_mode not in RANGE_MODES:
         raise ConfigError(f"unknown range_mode {range_mode!r}: expected one of {RANGE_MODES}")
     if range_mode == "auto":
-        range_mode = "prior" if is_variational(model) else "data"
+        range_mode = "prior" if model.prior == "normal" else "data"
     if range_mode == "data" and z_data is None:
         raise ConfigError("range_mode 'data' needs z_data (codes of the dataset) for percentiles")
     return range_mode

@@ -98,7 +98,7 @@ class VAE(Autoencoder):
 
     family = "vae"
     n_stats = 2
-    has_prior = True
+    prior = "normal"
 
     def __init__(self, image_shape, latent_dim: int, beta: float = 1.0,
                  kl_warmup_steps: int = 0, **kwargs):

@@ -45,7 +45,10 @@ class LatentModel(nn.Module):
 
     family = "base"
     closed_form = False  # PCA is fitted in one shot instead of by gradient steps
-    has_prior = False
+    # The one answer to "what are this model's codes drawn from?", asked by sampling, slider
+    # ranges and traversals alike: "normal" = N(0, I) (VAEs, adversarial AEs); "pca" = PCA's own
+    # Gaussian along its axes; None = no prior (plain, regularised and denoising AEs).
+    prior: str | None = None
 
     def __init__(self, image_shape: tuple[int, int, int], latent_dim: int):
         super().__init__()
@@ -61,6 +64,15 @@ class LatentModel(nn.Module):
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+    @property
+    def has_prior(self) -> bool:
+        """True when `sample` draws from a prior (see `prior`)."""
+        return self.prior is not None
+
+    def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Posterior mean and log-variance `[N, d]`; log-variance None for a deterministic encoder."""
+        return self.encode(x), None
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError(f"{self.family} has no prior to sample from")

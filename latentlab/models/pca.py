@@ -20,7 +20,7 @@ _FULL_SVD_LIMIT = 1024  # above this min(N, D) a randomised SVD is accurate and 
 class PCA(LatentModel):
     family = "pca"
     closed_form = True
-    has_prior = True
+    prior = "pca"
 
     def __init__(self, image_shape, latent_dim: int):
         super().__init__(image_shape, latent_dim)
