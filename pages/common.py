@@ -22,6 +22,13 @@ from latentlab.checkpoint import ZOO_DIR
 from latentlab.datasets import Dataset
 from latentlab.images import load_image
 from latentlab.latent.cache import LatentSet, encode_split, find_cached_map, latent_map
+from latentlab.latent.labels import (  # noqa: F401
+    attribute_targets,
+    contrasting_index,
+    is_categorical,
+    label_names,
+    label_text,
+)
 from latentlab.latent.project import LatentMap
 from latentlab.latent.traverse import rank_dims, sweep_values
 from latentlab.models import LatentModel
@@ -242,56 +249,6 @@ def dataset(model: LatentModel) -> Dataset:
 def categories(model: LatentModel) -> dict[str, list[str]]:
     """Category names of categorical labels, if the dataset is already built (never waits)."""
     return dataset(model).categories if dataset_ready(model) else {}
-
-
-# -- labels ---------------------------------------------------------------------------------------
-def label_names(labels: dict) -> list[str]:
-    """Labels worth colouring by: drop the row `index` and `x_value` twins of factor indices."""
-    return [k for k in labels if k != "index" and not (k.endswith("_value") and k[:-6] in labels)]
-
-
-def is_categorical(name: str, values: np.ndarray, cats: dict) -> bool:
-    v = np.asarray(values)
-    return name in cats or bool(len(np.unique(v)) <= 10 and np.all(v == np.round(v)))
-
-
-def label_text(name: str, values: np.ndarray, cats: dict) -> list[str]:
-    """Per-sample label as text: category names when known, else the value."""
-    names = cats.get(name)
-    if names:
-        return [names[int(v)] if 0 <= int(v) < len(names) else str(v) for v in values]
-    return [f"{v:g}" for v in np.asarray(values, dtype=float)]
-
-
-def contrasting_index(labels: dict, i: int = 0) -> int:
-    """The first sample whose main label differs from sample i's (a more telling second endpoint)."""
-    names = label_names(labels)
-    if not names:
-        return i + 1
-    values = np.asarray(labels[names[0]])
-    others = np.flatnonzero(values != values[i])
-    return int(others[0]) if len(others) else i + 1
-
-
-def attribute_targets(labels: dict, cats: dict) -> dict[str, np.ndarray]:
-    """Boolean targets `[N]` for attribute directions, binary labels first.
-
-    Binary labels as they are; the dataset's named categories one-vs-rest ("hair_color: red");
-    other numeric labels, ordinal factors included, split at the median ("smile" = more smile).
-    Targets with < 10 members in either class are skipped.
-    """
-    binary, continuous, onevsrest = {}, {}, {}
-    for name in label_names(labels):
-        v = np.asarray(labels[name])
-        if set(np.unique(v).tolist()) <= {0, 1}:
-            binary[name] = v.astype(bool)
-        elif name in cats:  # named categories: one direction per category
-            for i, cat in enumerate(cats[name]):
-                onevsrest[f"{name}: {cat}"] = v == i
-        else:
-            continuous[name] = v > np.median(v)
-    out = {**binary, **continuous, **onevsrest}
-    return {k: y for k, y in out.items() if min(y.sum(), (~y).sum()) >= 10}
 
 
 # -- session state ------------------------------------------------------------------------------------

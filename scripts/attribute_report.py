@@ -23,16 +23,17 @@ import torch  # noqa: E402
 
 import latentlab  # noqa: E402
 from latentlab.latent import AttributeDirections, attribute_report, encode_split, fit_attribute_regressors  # noqa: E402
+from latentlab.latent.labels import attribute_targets  # noqa: E402
 from latentlab.zoo import dataset_of  # noqa: E402
 
 ATTRS = ("smile", "glasses", "eye_openness", "skin_tone")
 
 
-def binary_labels(labels: dict) -> dict[str, np.ndarray]:
-    out = {"smile": labels["smiling"].astype(bool), "glasses": labels["glasses"] > 0.5}
-    for name in ("eye_openness", "skin_tone"):
-        out[name] = labels[name] > np.median(labels[name])
-    return out
+def binary_labels(labels: dict, categories: dict) -> dict[str, np.ndarray]:
+    """The app's own targets (latentlab.latent.labels) for the four attributes reported here."""
+    targets = attribute_targets(labels, categories)
+    return {"smile": targets["smiling"], "glasses": targets["glasses"],
+            "eye_openness": targets["eye_openness"], "skin_tone": targets["skin_tone"]}
 
 
 def main() -> None:
@@ -51,7 +52,7 @@ def main() -> None:
     for name in a.models:
         model = latentlab.load(name)
         lat = encode_split(model, "test")
-        labels = binary_labels(lat.labels)
+        labels = binary_labels(lat.labels, data.categories)
         for method, conditions in (("mean_difference", None), ("logistic", None), ("conditional", others)):
             dirs = AttributeDirections(method="logistic" if method == "conditional" else method,
                                        conditions=conditions).fit(lat.z, labels)
