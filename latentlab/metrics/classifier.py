@@ -47,14 +47,14 @@ WEIGHTS, META = "classifier.safetensors", "classifier.json"
 # What each embedded dataset's classifier reads, how it is built and trained. `options` are the
 # dataset options the zoo uses (its shapes are 32 x 32); `shift` is the random translation (pixels)
 # used as augmentation, only where labels do not depend on position; `blend` the share of each
-# batch replaced by blends of two images (see _blend_loss).
+# batch replaced by blends of two images (see _blend_loss); `blur` scales the blur augmentation.
 RECIPES = {
     "mnist": {"options": {}, "heads": ["digit"], "epochs": 30, "shift": 2, "blend": 0.3},
     "faces": {"options": {}, "heads": ["smile", "eye_openness", "glasses", "hair_color", "skin_tone",
                                        "face_width", "head_turn", "background_color"],
               "epochs": 8, "shift": 0, "blend": 0.3},
     "shapes": {"options": {"size": 32}, "heads": ["shape", "scale", "pos_x", "pos_y"],
-               "epochs": 16, "shift": 0, "blend": 0.3},
+               "epochs": 24, "shift": 0, "blend": 0.3, "blur": 0.4},
 }
 ARCH = {"widths": [32, 32, 48, 64], "strides": [1, 2, 2, 2], "pool": 4, "features": 64}
 

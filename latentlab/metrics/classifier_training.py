@@ -75,19 +75,25 @@ def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.transpose(2, 3), groups=x.shape[1])
 
 
-def _random_blur(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Each image blurred by one of BLUR_SIGMAS (scaled to its size), chosen at random: decoded
-    images are often soft, and neither the labels nor the realness verdict should hinge on it."""
-    which = rng.integers(0, len(BLUR_SIGMAS), len(x))
+def blur_sigmas(recipe: dict, size: int) -> list[float]:
+    """The blur levels (pixels) of a dataset's training images: BLUR_SIGMAS scaled to the image
+    size and by the recipe's `blur` (shapes: small sprites lose their shape under a wide blur)."""
+    return [s * size / 28 * recipe.get("blur", 1.0) for s in BLUR_SIGMAS]
+
+
+def _random_blur(x: torch.Tensor, sigmas: list[float], rng: np.random.Generator) -> torch.Tensor:
+    """Each image blurred by one of `sigmas`, chosen at random: decoded images are often soft,
+    and neither the labels nor the realness verdict should hinge on it."""
+    which = rng.integers(0, len(sigmas), len(x))
     out = x.clone()
-    for i, sigma in enumerate(BLUR_SIGMAS):
+    for i, sigma in enumerate(sigmas):
         idx = torch.as_tensor(np.flatnonzero(which == i))
-        out[idx] = _blur(x[idx], sigma * x.shape[-1] / 28)
+        out[idx] = _blur(x[idx], sigma)
     return out
 
 
 def _blend_loss(net: Net, x: torch.Tensor, y: torch.Tensor, heads: list[Head], share: float,
-                rng: np.random.Generator) -> torch.Tensor:
+                sigmas: list[float], rng: np.random.Generator) -> torch.Tensor:
     """Training loss on a batch where a `share` of the images are replaced by blends of two real
     images, λ·x_i + (1-λ)·x_j with λ ~ U(BLEND_RANGE): double exposures, what a pixel crossfade
     shows. Label heads: cross-entropy against the same blend of labels (mixup: Zhang et al.
@@ -98,7 +104,7 @@ def _blend_loss(net: Net, x: torch.Tensor, y: torch.Tensor, heads: list[Head], s
     blended = torch.as_tensor(rng.random(len(x)) < share)
     lam = torch.where(blended, torch.as_tensor(rng.uniform(*BLEND_RANGE, len(x)), dtype=x.dtype), 1.0)
     j = torch.as_tensor(rng.permutation(len(x)))
-    x = _random_blur(lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * x[j], rng)
+    x = _random_blur(lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * x[j], sigmas, rng)
     _, logits, real = net(x)
     loss = F.binary_cross_entropy_with_logits(real, (~blended).to(x.dtype))
     for k, h in enumerate(heads):
@@ -126,6 +132,7 @@ def train_classifier(dataset: str, seed: int = 0, epochs: int | None = None, bat
     net = Net(data.shape[0], {h.name: len(h.values) for h in heads}, **ARCH)
     epochs = epochs or recipe["epochs"]
     blend = recipe["blend"] if blend is None else blend
+    sigmas = blur_sigmas(recipe, data.shape[-1])
     steps = epochs * math.ceil(len(data.x_train) / batch_size)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
@@ -135,7 +142,7 @@ def train_classifier(dataset: str, seed: int = 0, epochs: int | None = None, bat
         net.train()
         for idx in torch.randperm(len(data.x_train), generator=g).split(batch_size):
             loss = _blend_loss(net, _shift(data.x_train[idx], recipe["shift"], g), y_train[idx],
-                               heads, blend, rng)
+                               heads, blend, sigmas, rng)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -144,7 +151,7 @@ def train_classifier(dataset: str, seed: int = 0, epochs: int | None = None, bat
             progress((epoch + 1) / epochs, f"epoch {epoch + 1}/{epochs}, last batch loss {loss.item():.3f}")
     info = {"format_version": FORMAT_VERSION, "dataset": {"name": dataset, "options": recipe["options"]},
             "input_shape": list(data.shape), "arch": ARCH, "heads": [h.__dict__ for h in heads],
-            "seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr, "blend": blend,
+            "seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr, "blend": blend, "blur_sigmas": sigmas,
             "threads": torch.get_num_threads(), "train_seconds": round(time.time() - start, 1),
             "torch_version": torch.__version__.split("+")[0], "n_train": len(data.x_train)}
     clf = Classifier(net, heads, info)
