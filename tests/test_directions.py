@@ -135,3 +135,27 @@ def test_the_measured_direction_cancels_a_known_linear_leak():
     per_unit = effects / std[:, None]  # change per latent unit
     change = v @ per_unit
     assert change[0] > 0 and abs(change[1]) < 1e-6 * abs(change[0])
+
+
+def test_the_gradient_search_removes_a_leak_the_start_has():
+    import torch
+
+    from latentlab.latent.direction_search import optimise_direction
+    from latentlab.latent.readers import Readers
+
+    class Identity:  # "decodes" a code to itself, as a [N, 1, 1, d] image
+        def decode(self, z):
+            return z[:, None, None, :]
+
+    def torch_read(images):
+        x = images[:, 0, 0, :]
+        return {"smile": x[:, 0] + x[:, 1], "glasses": x[:, 1]}
+
+    readers = Readers(lambda x: {k: v.numpy() for k, v in torch_read(torch.as_tensor(x)).items()},
+                      {"smile": 1.0, "glasses": 1.0}, {"smile": 1.0, "glasses": 1.0}, "test", torch_read)
+    z = np.random.default_rng(0).standard_normal((64, 3))
+    start = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)  # moves smile, but glasses just as much
+    v = optimise_direction(Identity(), z, start, np.eye(3), readers, "smile",
+                           {"smile": "smile", "glasses": "glasses"}, steps=150, lr=0.05)
+    assert v is not None and abs(np.linalg.norm(v) - 1) < 1e-6
+    assert v[0] > 0.9 and abs(v[1]) < 0.15  # smile kept, glasses gone

@@ -15,14 +15,17 @@ For every attribute target (latentlab.latent.labels.attribute_targets: "smiling"
   traversal probe of latentlab.latent.naming, a finite-difference Jacobian of readers ∘ decoder),
   the smallest move, in standard deviations of the codes, whose linearised effect is +1 on the
   target and 0 on every attribute of another family (a minimum-norm least-squares solution).
+- `optimised`: only where the best of those still leaks at least half as much as it moves: the
+  direction trained by gradient through decoder and classifier (latentlab.latent.direction_search).
 
 Each candidate is then measured, not trusted: held-out codes are edited along it, decoded, and
 every attribute is read off the images by readers trained on the dataset's own real images,
 never on a model (latentlab.latent.readers: the dataset's classifier where one ships, else pixel
-ridge regressors). `slope` is the target's change per step and
-`leakage` the largest change of an attribute of another family ("smiling" and "smile" are one
-family, as are all "hair_color: …"), both in label standard deviations per step of one standard
-deviation of the codes along the direction. The default is the candidate with the smallest
+ridge regressors). `slope` is the target's signed change per step and
+`leakage` the largest unsigned change of an attribute of another family ("smiling" and "smile" are
+one family, as are all "hair_color: …") anywhere in the slider's range ±3, so an attribute that
+appears at both ends counts; both in label standard deviations per step of one standard deviation
+of the codes along the direction. The default is the candidate with the smallest
 leakage per unit of slope among those that move the target at least half as much as the best.
 Selection uses one sample of codes and the recorded figures a disjoint one.
 
@@ -38,13 +41,16 @@ import numpy as np
 from latentlab.errors import CheckpointError, ConfigError
 from latentlab.latent import analysis_cache
 from latentlab.latent.attributes import _numpy, classifier_direction, conditional_direction
+from latentlab.latent.direction_search import optimise_direction
 from latentlab.latent.labels import attribute_targets
 from latentlab.latent.naming import measure_dims
-from latentlab.latent.readers import Readers, dataset_readers, families, reading_values, slopes
+from latentlab.latent.readers import Readers, dataset_readers, edit_effects, families, reading_values
 from latentlab.progress import span, tick
 
-CANDIDATES = ("mean_difference", "logistic", "conditional", "regression", "measured")
-MIN_SLOPE_SHARE = 0.5  # a default must move its target at least this share of the best candidate
+CANDIDATES = ("mean_difference", "logistic", "conditional", "regression", "measured", "optimised")
+MIN_SLOPE_SHARE = 1 / 3  # a default must move its target at least this share of the best candidate
+MIN_EDIT = 0.1  # label stds per step below which a direction barely edits (0.3 stds at the slider's end)
+SEARCH_ABOVE = 0.5  # search a direction by gradient when the best leaks this much per unit of slope
 
 
 def edit_targets(labels: dict, categories: dict) -> dict[str, np.ndarray]:
@@ -128,14 +134,15 @@ def measured_directions(effects, reader_names: list[str], z, targets, family: di
 
 def measure_direction(model, z, direction, scale: float, readers: Readers, name: str,
                       family: dict) -> dict:
-    """Edit codes `z [n, d]` along `direction [d]` (steps of `scale`), read every attribute:
-    {"slope": target's change per step (nan if it has no trusted reader), "leaks": {other: slope}
-    for readers of other families, "leakage": max |leak| (nan if none), "worst": its name}."""
-    read = slopes(model, z, direction, scale, readers)
-    leaks = {k: s for k, s in read.items() if family.get(k, k) != family[name]}
-    worst = max(leaks, key=lambda k: abs(leaks[k]), default=None)
-    return {"slope": read.get(name, float("nan")), "leaks": leaks,
-            "leakage": abs(leaks[worst]) if worst else float("nan"), "worst": worst}
+    """Edit codes `z [n, d]` along `direction [d]` (steps of `scale`, over the slider's range),
+    read every attribute: {"slope": the target's signed change per step (nan without a trusted
+    reader), "leaks": {other: largest unsigned change per step} for readers of other families,
+    "leakage": max leak (nan if none), "worst": its name}. See readers.edit_effects."""
+    effects = edit_effects(model, z, direction, scale, readers)
+    leaks = {k: e["change"] for k, e in effects.items() if family.get(k, k) != family[name]}
+    worst = max(leaks, key=leaks.get, default=None)
+    return {"slope": effects[name]["slope"] if name in effects else float("nan"), "leaks": leaks,
+            "leakage": leaks[worst] if worst else float("nan"), "worst": worst}
 
 
 def choose(measured: dict[str, dict], preferred: str = "mean_difference") -> str:
@@ -157,6 +164,13 @@ def _sample(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return perm[:k], perm[k:2 * k]
 
 
+def _leaky(measured: dict) -> bool:
+    """A chosen candidate worth improving: another attribute moves at least SEARCH_ABOVE times
+    as much as the target (or the target does not move)."""
+    slope, leak = measured["slope"], measured["leakage"]
+    return bool(np.isfinite(leak) and np.isfinite(slope) and leak >= SEARCH_ABOVE * max(slope, 0.0))
+
+
 def select_directions(model, z, candidates: dict, readers: Readers, family: dict,
                       n_samples: int = 32, seed: int = 0, progress=None, should_stop=None) -> dict:
     """Measure every candidate on one sample of codes, choose per target, re-measure the choices
@@ -171,6 +185,14 @@ def select_directions(model, z, candidates: dict, readers: Readers, family: dict
         measured = {m: measure_direction(model, z[pick], v, scales[m], readers, name, family)
                     for m, v in cands.items()}
         method = choose(measured)
+        if _leaky(measured[method]):
+            v = optimise_direction(model, z[pick], cands[method], np.cov(z, rowvar=False), readers,
+                                   name, family, seed=seed, should_stop=should_stop)
+            if v is not None:
+                cands["optimised"], scales["optimised"] = v, float((z @ v).std())
+                measured["optimised"] = measure_direction(model, z[pick], v, scales["optimised"],
+                                                          readers, name, family)
+                method = choose(measured)
         final = measure_direction(model, z[report], cands[method], scales[method], readers, name, family)
         out[name] = {"method": method, "vector": cands[method], "scale": scales[method], **final,
                      "candidates": {m: {"slope": r["slope"], "leakage": r["leakage"], "scale": scales[m]}
@@ -188,7 +210,7 @@ def fit_least_leaking(model, z, labels: dict, categories: dict, readers: Readers
         return {}, {}
     readings = reading_values(labels, categories)
     family = families(labels, list(readings))
-    cands = candidate_directions(z, targets, readings, family, CANDIDATES[:-1],
+    cands = candidate_directions(z, targets, readings, family, CANDIDATES[:-2],
                                  span(progress, 0.0, 0.1), should_stop)
     effects = measure_dims(model, z, readers, n_samples, seed, span(progress, 0.1, 0.35), should_stop)
     for name, v in measured_directions(effects, readers.names, z, targets, family).items():
@@ -199,7 +221,7 @@ def fit_least_leaking(model, z, labels: dict, categories: dict, readers: Readers
 
 
 # -- the fitted object and its cache -----------------------------------------------------------
-VERSION = "v1"  # bump when candidates, selection or measurement change: old caches are then ignored
+VERSION = "v4"  # bump when candidates, selection or measurement change: old caches are then ignored
 
 
 class EditDirections:
@@ -208,7 +230,9 @@ class EditDirections:
     Learned (all keyed by attribute target): `directions_` unit `[d]` (the default), `scale_`
     (std of the codes along it: one slider step), `method_` (which candidate won), `slope_` and
     `leakage_` (label stds per step: the target's change and the largest change of another
-    attribute, measured on held-out codes), `worst_` (that attribute), `leaks_` {other: slope},
+    attribute, measured on held-out codes), `worst_` (that attribute), `leaks_` {other: change},
+    `clean_` (slope at least MIN_EDIT and above the leakage: the sliders to offer first; the others
+    are entangled with `worst_` in this model, or barely move their target),
     `candidates_` {method: {"slope", "leakage", "scale"}} and `vectors_` {method: unit [d]}.
     """
 
@@ -223,6 +247,9 @@ class EditDirections:
         self.leaks_ = {k: {o: float(s) for o, s in r["leaks"].items()} for k, r in selected.items()}
         self.candidates_ = {k: r["candidates"] for k, r in selected.items()}
         self.vectors_ = candidates
+        # clean: moves its target at least MIN_EDIT per step and more than any other attribute
+        self.clean_ = {k: bool(self.slope_[k] >= MIN_EDIT and not self.leakage_[k] >= self.slope_[k])
+                       for k in selected}
 
     def apply(self, z, name: str, strength: float, method: str | None = None):
         """z `[N, d]` or `[d]` -> z + strength · scale · direction (same type). `method` picks a

@@ -27,7 +27,7 @@ from latentlab.latent.readers import Readers, dataset_readers, families, reading
 from latentlab.progress import span, tick
 
 MIN_EFFECT = 0.2  # label stds per step below which a dimension is not named after an attribute
-VERSION = "v1"
+VERSION = "v2"
 
 
 @dataclass

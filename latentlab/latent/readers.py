@@ -15,7 +15,8 @@ and never on a model's output:
   ridge reader moved 52-111 label stds per step of an unrelated edit, so leakage read that way is
   noise. Kept for datasets without a classifier and as a cross-check.
 
-`slopes` edits codes along a direction, decodes, reads every target and fits the change per step.
+`edit_effects` edits codes along a direction over the slider's range, decodes, reads every target
+and reports its change per step (a signed slope, and the largest unsigned change).
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class Readers:
     """Callable: images `[N, C, H, W]` -> {target: reading `[N]`}. `scale_` {target: std of the
     reading over the training labels}, `r2_` {target: R² on held-out real images}, `kind`."""
 
-    def __init__(self, read, scale: dict, r2: dict, kind: str):
+    def __init__(self, read, scale: dict, r2: dict, kind: str, torch_read=None):
         self._read, self.scale_, self.r2_, self.kind = read, scale, r2, kind
+        self.torch_read = torch_read  # differentiable images -> {target: [N] tensor}, if available
 
     @property
     def names(self) -> list[str]:
@@ -80,7 +82,7 @@ class Readers:
         """The same readers without those whose held-out R² is below `min_r2`."""
         keep = {k for k, r in self.r2_.items() if r >= min_r2}
         return Readers(self._read, {k: s for k, s in self.scale_.items() if k in keep},
-                       {k: r for k, r in self.r2_.items() if k in keep}, self.kind)
+                       {k: r for k, r in self.r2_.items() if k in keep}, self.kind, self.torch_read)
 
 
 def _r2(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -123,11 +125,16 @@ def classifier_readers(clf, train_labels: dict, categories: dict, test_images, t
         probs = clf.predict_proba(images)
         return {k: probs[h].double().numpy() @ table for k, (h, table) in lookups.items()}
 
+    def torch_read(images: torch.Tensor) -> dict[str, torch.Tensor]:
+        _, logits, _ = clf.net(clf._prepare(images))
+        return {k: logits[h].softmax(1) @ torch.as_tensor(table, dtype=logits[h].dtype)
+                for k, (h, table) in lookups.items()}
+
     train = reading_values(train_labels, categories)
     scale = {k: float(train[k].std()) for k in lookups}
     truth = reading_values(test_labels, categories)
     pred = read(test_images)
-    return Readers(read, scale, {k: _r2(pred[k], truth[k]) for k in lookups}, "classifier")
+    return Readers(read, scale, {k: _r2(pred[k], truth[k]) for k in lookups}, "classifier", torch_read)
 
 
 def dataset_readers(data, kind: str = "auto", n_train: int = 6000, n_test: int = 1000) -> Readers:
@@ -145,19 +152,37 @@ def dataset_readers(data, kind: str = "auto", n_train: int = 6000, n_test: int =
     return pixel_readers(data.x_train[:n_train], readings).trusted()
 
 
-@torch.inference_mode()
-def slopes(model, z, direction, scale: float, readers: Readers,
-           strengths=(-2.0, -1.0, 0.0, 1.0, 2.0)) -> dict[str, float]:
-    """Mean over codes `z [n, d]` of d(reading)/d(strength) per target, in the target's label
-    stds per step, where a step moves a code by `scale` along `direction [d]`.
+SLIDER = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)  # the Edit page's slider range, in steps
 
-    Each code goes to z + s·scale·direction for every s, is decoded and read; the per-code
-    least-squares slopes are averaged.
+
+@torch.inference_mode()
+def edit_effects(model, z, direction, scale: float, readers: Readers,
+                 strengths=SLIDER) -> dict[str, dict[str, float]]:
+    """What moving codes `z [n, d]` along `direction [d]` (steps of `scale`) does to every target,
+    in the target's label stds per step: {target: {"slope", "change"}}.
+
+    Each code goes to z + s·scale·direction for every s (0 included), is decoded and read.
+    `slope`: the least-squares slope of the reading against s, averaged over codes (signed: the
+    intended, monotone effect). `change`: per code the largest |reading(s) - reading(0)| / |s|
+    over |s| >= 2, averaged over codes (unsigned: also catches an attribute that appears at both
+    ends of the slider, glasses at -3 and at +3, which a slope averages away).
     """
     s = np.asarray(strengths, dtype=np.float64)
+    if 0.0 not in s:
+        raise ValueError("strengths must include 0 (the unedited code)")
     zt = torch.as_tensor(_numpy(z), dtype=torch.float32)
     d = torch.as_tensor(_numpy(direction), dtype=torch.float32) * float(scale)
     images = model.decode(torch.cat([zt + float(si) * d for si in s]))
-    read = readers(images)
-    return {k: float(_slopes(v.reshape(len(s), -1), s).mean() / max(readers.scale_[k], 1e-12))
-            for k, v in read.items()}
+    far = np.abs(s) >= 2
+    out = {}
+    for k, v in readers(images).items():
+        v = v.reshape(len(s), -1) / max(readers.scale_[k], 1e-12)  # [S, n]
+        delta = np.abs(v - v[s == 0.0]) / np.where(s == 0, 1.0, np.abs(s))[:, None]
+        out[k] = {"slope": float(_slopes(v, s).mean()),
+                  "change": float(delta[far].max(0).mean() if far.any() else delta.max(0).mean())}
+    return out
+
+
+def slopes(model, z, direction, scale: float, readers: Readers, strengths=SLIDER) -> dict[str, float]:
+    """Only the `slope` of `edit_effects` per target (label stds per step)."""
+    return {k: e["slope"] for k, e in edit_effects(model, z, direction, scale, readers, strengths).items()}
