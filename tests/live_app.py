@@ -1,0 +1,98 @@
+"""A scratch Streamlit app (not a page of latentlab) that drives the browser components on their own,
+for tests/test_browser_live.py and scripts/bench_browser.py.
+
+    streamlit run tests/live_app.py      then open /?view=dims&model=faces_vae
+
+Views (query parameter `view`):
+  dims   latent-dimension sliders of `model` around a seeded code (live decoding);
+  attr   a code plus a direction × strength slider (the attribute-slider case);
+  path   scrubbing between two seeded codes (`method` linear or slerp);
+  floor  Streamlit's own floor: a fragment with 4 st.sliders and a trivial st.image;
+  map    the WebGL map with `n` seeded points in `k` categories (row index rides with each point).
+"""
+
+import streamlit as st
+
+if __name__ != "__main__":
+    from latentlab.ui.components import routes
+
+    app = st.App(__file__, routes=routes())
+
+else:
+    import numpy as np
+    import torch
+
+    import latentlab
+    from latentlab.ui import components as ui
+
+    torch.set_num_threads(1)
+    q = st.query_params
+
+    @st.cache_resource
+    def model_of(name: str):
+        return latentlab.load(name)
+
+    def decode(model):
+        def run(z: np.ndarray) -> torch.Tensor:
+            with torch.inference_mode():
+                return model.decode(torch.as_tensor(z, dtype=torch.float32)).clone()
+        return run
+
+    @st.fragment
+    def dims_view(model, n: int = 8) -> None:
+        z0 = np.random.default_rng(0).standard_normal(model.latent_dim).astype(np.float32)
+        base = z0.copy()
+        base[:n] = 0
+        sliders = [ui.dim_slider(d, model.latent_dim, -3.0, 3.0, float(np.clip(z0[d], -3, 3)), group="dims")
+                   for d in range(n)]
+        r = ui.live_decoder(model, sliders, base, decode(model), key=f"live_dims_{model.info.hash}",
+                            groups=["dims"], caption="edited")
+        st.caption(f"server code: {', '.join(f'{v:.3f}' for v in r.z[:n])}")
+        st.session_state["_runs"] = st.session_state.get("_runs", 0) + 1
+        st.caption(f"debug runs {st.session_state['_runs']} state {st.session_state.get(f'live_dims_{model.info.hash}')}")
+
+    @st.fragment
+    def attr_view(model) -> None:
+        rng = np.random.default_rng(1)
+        z0 = rng.standard_normal(model.latent_dim)
+        direction = rng.standard_normal(model.latent_dim)
+        direction /= np.linalg.norm(direction)
+        slider = ui.Slider("smile", "a direction", -3.0, 3.0, 0.0, 1.5 * direction, step=0.05)
+        r = ui.live_decoder(model, [slider], z0, decode(model), key=f"live_attr_{model.info.hash}", caption="edited")
+        st.caption(f"strength {r.values['smile']:.2f}")
+
+    @st.fragment
+    def path_view(model, method: str) -> None:
+        rng = np.random.default_rng(2)
+        a, b = rng.standard_normal((2, model.latent_dim)).astype(np.float32)
+        r = ui.live_path(model, a, b, method, decode(model), key=f"live_path_{model.info.hash}_{method}",
+                         caption=f"{method} path")
+        st.caption(f"t = {r.values['t']:.3f}")
+
+    @st.fragment
+    def floor_view() -> None:
+        values = [st.slider(f"s{k}", -3.0, 3.0, 0.0, 0.01, key=f"floor_{k}") for k in range(4)]
+        level = int(255 * (sum(values) + 12) / 24)
+        st.image(np.full((8, 8), level, dtype=np.uint8), caption=f"edited floor {level}", width=256)
+
+    def map_view(n: int, k: int) -> None:
+        rng = np.random.default_rng(3)
+        labels = rng.integers(0, k, n)
+        xy = rng.standard_normal((n, 2)) + 4 * np.stack([np.cos(labels), np.sin(labels)], 1)
+        rows = ui.scatter_map(xy, labels, "label", [f"class {c}" for c in labels], categorical=True,
+                              key=f"map_{n}_{k}")
+        if rows is None:
+            st.warning("scatter component unavailable")
+            return
+        st.subheader(f"{len(rows)} selected")
+        st.text("rows: " + " ".join(map(str, rows[:50])))
+
+    view = q.get("view", "dims")
+    st.title(f"live components: {view}")
+    if view == "floor":
+        floor_view()
+    elif view == "map":
+        map_view(int(q.get("n", 100_000)), int(q.get("k", 10)))
+    else:
+        m = model_of(q.get("model", "faces_vae"))
+        {"dims": dims_view, "attr": attr_view}.get(view, lambda mm: path_view(mm, q.get("method", "slerp")))(m)

@@ -1,0 +1,127 @@
+"""Browser measurements of the live components, shared by tests/test_browser_live.py and
+scripts/bench_browser.py: drag a slider with the mouse and count the distinct frames the
+canvas showed, read the component's status, and draw a lasso or a box on the WebGL map.
+
+Frames are counted inside the page, independently of the component's own counter: a
+requestAnimationFrame loop hashes the canvas's pixels every display frame and counts changes,
+so a frame is counted only if it reached the canvas and differs from the one before.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+STATUS = "(name) => { const s = (window.__latentlab || {}).live || {}; return s[name] ? {...s[name]} : null; }"
+MAP = "(name) => { const s = (window.__latentlab || {}).maps || {}; return s[name] ? {...s[name], scatterplot: undefined} : null; }"
+
+COUNT_FRAMES = """(name) => {
+    const canvas = window.__latentlab.canvases[name];
+    const ctx = canvas.getContext('2d', {willReadFrequently: true});
+    const hash = () => {
+        const px = new Uint32Array(ctx.getImageData(0, 0, canvas.width, canvas.height).data.buffer);
+        let h = 2166136261;
+        for (let i = 0; i < px.length; i++) h = Math.imul(h ^ px[i], 16777619);
+        return h >>> 0;
+    };
+    const F = window.__frames = {distinct: 0, ticks: 0, times: [], run: true, last: hash()};
+    const tick = () => {
+        if (!F.run) return;
+        const h = hash();
+        F.ticks++;
+        if (h !== F.last) { F.distinct++; F.times.push(performance.now()); F.last = h; }
+        requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+}"""
+
+
+def wait_live(page, name: str, timeout: float = 120_000) -> dict:
+    """Until the component `name` has decided whether it decodes live; its status."""
+    page.wait_for_function(f"(name) => {{ const s = ({STATUS})(name); return s && (s.live || s.reason) && s.serverImages > 0; }}",
+                           arg=name, timeout=timeout, polling=100)
+    return page.evaluate(STATUS, name)
+
+
+def slider_geometry(page, label: str) -> tuple[float, float, float, float]:
+    """(x of the thumb, y, track left, track right) of the component slider named `label`."""
+    box = page.locator(f"input[type=range][aria-label='{label}']").first.bounding_box()
+    value = page.locator(f"input[type=range][aria-label='{label}']").first.evaluate(
+        "i => (i.value - i.min) / (i.max - i.min)")
+    pad = 8  # the thumb's half width: its centre never reaches the track's ends
+    left, right = box["x"] + pad, box["x"] + box["width"] - pad
+    return left + value * (right - left), box["y"] + box["height"] / 2, left, right
+
+
+def drag(page, name: str, label: str, seconds: float = 3.0, rate: float = 60.0) -> dict:
+    """Press the slider's thumb, sweep it across the track and back for `seconds` (mouse moves
+    at `rate` per second), release. Distinct canvas frames are counted while the button is down."""
+    x, y, left, right = slider_geometry(page, label)
+    page.evaluate(COUNT_FRAMES, name)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    t0 = time.perf_counter()
+    start = page.evaluate("() => performance.now()")
+    k = 0
+    while (elapsed := time.perf_counter() - t0) < seconds:
+        phase = (elapsed / seconds * 2) % 2  # there and back once
+        frac = phase if phase < 1 else 2 - phase
+        target = left + (right - left) * (0.1 + 0.8 * frac)
+        page.mouse.move(x + (target - x) * min(1.0, elapsed / 0.2), y)
+        k += 1
+        time.sleep(max(0.0, t0 + k / rate - time.perf_counter()))
+    end = page.evaluate("() => performance.now()")
+    frames = page.evaluate("() => { window.__frames.run = false; return window.__frames; }")
+    page.mouse.up()
+    release = page.evaluate("() => performance.now()")
+    during = [t for t in frames["times"] if start <= t <= end]
+    return {"seconds": (end - start) / 1000, "distinct": len(during), "fps": len(during) / ((end - start) / 1000),
+            "ticks": frames["ticks"], "moves": k, "release": release}
+
+
+def wait_server_after(page, name: str, since: float, timeout: float = 60_000) -> dict:
+    """Until the server's image for the released values is on the canvas (shown after `since`)."""
+    page.wait_for_function(
+        f"([name, since]) => {{ const s = ({STATUS})(name); return s && s.source === 'server' && s.serverShown > since; }}",
+        arg=[name, since], timeout=timeout, polling=50)
+    return page.evaluate(STATUS, name)
+
+
+def live_vs_server(status: dict) -> float:
+    """Max |live frame - server image| over pixels (0-255) for the same slider values."""
+    live = np.asarray(status["livePixels"], dtype=np.int16)
+    server = np.asarray(status["serverPixels"], dtype=np.int16)
+    return float(np.abs(live - server).max())
+
+
+def wait_map(page, name: str, timeout: float = 120_000) -> dict:
+    page.wait_for_function(f"(name) => {{ const s = ({MAP})(name); return s && (s.drawn || s.error); }}",
+                           arg=name, timeout=timeout, polling=50)
+    return page.evaluate(MAP, name)
+
+
+def map_canvas(page):
+    return page.locator(".ll-map canvas").first
+
+
+def lasso(page, box: dict, points: list[tuple[float, float]]) -> None:
+    """Drag the mouse through `points` (fractions of the canvas box), closing the loop."""
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in xy[1:] + xy[:1]:
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+
+
+def inside(poly: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Even-odd rule: which of `pts` `[N, 2]` lie inside polygon `poly` `[K, 2]`."""
+    x, y = pts[:, 0], pts[:, 1]
+    result = np.zeros(len(pts), dtype=bool)
+    for (x0, y0), (x1, y1) in zip(poly, np.roll(poly, -1, axis=0)):
+        crosses = (y0 > y) != (y1 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xc = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+        result ^= crosses & (x < xc)
+    return result
