@@ -48,8 +48,6 @@ else:
         r = ui.live_decoder(model, sliders, base, decode(model), key=f"live_dims_{model.info.hash}",
                             groups=["dims"], caption="edited")
         st.caption(f"server code: {', '.join(f'{v:.3f}' for v in r.z[:n])}")
-        st.session_state["_runs"] = st.session_state.get("_runs", 0) + 1
-        st.caption(f"debug runs {st.session_state['_runs']} state {st.session_state.get(f'live_dims_{model.info.hash}')}")
 
     @st.fragment
     def attr_view(model) -> None:
@@ -75,6 +73,11 @@ else:
         level = int(255 * (sum(values) + 12) / 24)
         st.image(np.full((8, 8), level, dtype=np.uint8), caption=f"edited floor {level}", width=256)
 
+    def row_digest(rows) -> str:
+        import hashlib
+
+        return hashlib.sha1(",".join(map(str, sorted(rows))).encode()).hexdigest()[:12]
+
     def map_view(n: int, k: int) -> None:
         rng = np.random.default_rng(3)
         labels = rng.integers(0, k, n)
@@ -85,7 +88,7 @@ else:
             st.warning("scatter component unavailable")
             return
         st.subheader(f"{len(rows)} selected")
-        st.text("rows: " + " ".join(map(str, rows[:50])))
+        st.text(f"rows digest {row_digest(rows)}: " + " ".join(map(str, sorted(rows)[:20])))
 
     view = q.get("view", "dims")
     st.title(f"live components: {view}")

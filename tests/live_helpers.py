@@ -106,11 +106,13 @@ def map_canvas(page):
 
 
 def lasso(page, box: dict, points: list[tuple[float, float]]) -> None:
-    """Drag the mouse through `points` (fractions of the canvas box), closing the loop."""
+    """Press at the first of `points` (fractions of the canvas box), drag through the others,
+    release at the last. The plot closes a lasso itself; a box spans the first and last points.
+    (Releasing where the drag began would count as a click, which selects one point.)"""
     xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
     page.mouse.move(*xy[0])
     page.mouse.down()
-    for x, y in xy[1:] + xy[:1]:
+    for x, y in xy[1:]:
         page.mouse.move(x, y, steps=8)
     page.mouse.up()
 
@@ -125,3 +127,60 @@ def inside(poly: np.ndarray, pts: np.ndarray) -> np.ndarray:
             xc = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
         result ^= crosses & (x < xc)
     return result
+
+
+class ScriptServer:
+    """`streamlit run <script>` (default tests/live_app.py) on a free port, like browser_helpers.Server
+    (whose stop/wait_healthy/stderr it reuses), with extra environment variables."""
+
+    def __init__(self, log_dir, name: str, script: str = "tests/live_app.py", cache_dir=None, env=None):
+        import os
+        import subprocess
+        import sys
+
+        from browser_helpers import ROOT, free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.stderr_path = log_dir / f"{name}.stderr"
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})}
+        if cache_dir is not None:
+            full_env["LATENTLAB_CACHE"] = str(cache_dir)
+        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(self.port),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True)
+
+    def __getattr__(self, name):  # stop, wait_healthy, stderr: the same as the app server's
+        from browser_helpers import Server
+
+        return getattr(Server, name).__get__(self)
+
+
+def offsite_requests(page) -> list[str]:
+    """Start recording requests that leave 127.0.0.1 (returns the list it fills)."""
+    from urllib.parse import urlparse
+
+    seen: list[str] = []
+
+    def check(request) -> None:
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob", "about"):
+            return
+        if url.hostname not in ("127.0.0.1", "localhost"):
+            seen.append(request.url)
+
+    page.on("request", check)
+    return seen
+
+
+def screen_positions(page, name: str) -> np.ndarray:
+    """Canvas-relative screen position `[n, 2]` of every drawn point, in drawing order."""
+    flat = page.evaluate("""(name) => {
+        const st = window.__latentlab.maps[name], plot = st.plot, n = st.n, out = new Array(2 * n);
+        for (let i = 0; i < n; i++) { const [x, y] = plot.getScreenPosition(i); out[2 * i] = x; out[2 * i + 1] = y; }
+        return out;
+    }""", name)
+    return np.asarray(flat, dtype=np.float64).reshape(-1, 2)

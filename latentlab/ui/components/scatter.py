@@ -46,18 +46,25 @@ def normalise(xy: np.ndarray) -> np.ndarray:
 
 def points_table(xy: np.ndarray, values, categorical: bool, names: Sequence[str] | None = None
                  ) -> tuple[pd.DataFrame, list[str]]:
-    """(table x, y, v, value, row; category names) — v is the colour channel: a category code
-    (int) or the value scaled to [0, 1]; `value` the raw number shown on hover."""
+    """(table x, y, v, value, row; category names), one line per point in drawing order; `row`
+    is the point's index in `xy`, v the colour channel: a category code (int) or the value
+    scaled to [0, 1]; `value` the raw number shown on hover."""
     n = len(xy)
     pos = normalise(xy)
-    table = pd.DataFrame({"x": pos[:, 0], "y": pos[:, 1], "row": np.arange(n, dtype=np.int32)})
+    # Drawn in a seeded random order: datasets are often sorted by class, and drawing in row
+    # order would paint the last classes over the first. The row index rides with each point.
+    order = np.random.default_rng(n).permutation(n).astype(np.int32)
+    table = pd.DataFrame({"x": pos[order, 0], "y": pos[order, 1], "row": order})
+    values = None if values is None else np.asarray(values)[order]
     if values is None:
         table["v"] = np.zeros(n, dtype=np.int32)
         return table, []
     if categorical:
         cats, codes = np.unique(np.asarray(values), return_inverse=True)
-        if len(cats) > MAX_CATEGORIES:  # too many for distinct colours: colour by rank instead
-            return points_table(xy, codes.astype(np.float64), False)
+        if len(cats) > MAX_CATEGORIES:  # too many for distinct colours: a continuous scale
+            table["v"] = (codes / max(len(cats) - 1, 1)).astype(np.float32)
+            table["value"] = codes.astype(np.float32)
+            return table, []
         table["v"] = codes.astype(np.int32)
         labels = [str(c) for c in cats] if names is None else [str(x) for x in names]
         return table, labels
@@ -87,8 +94,7 @@ def scatter_map(xy: np.ndarray, values, colour: str, text: Sequence[str] | None 
             "continuous": bool(values is not None and not cats), "assets": assets.PREFIX, "height": height,
             "n": len(table), "name": key,
             "range": [float(np.nanmin(values)), float(np.nanmax(values))] if values is not None and not cats else None}
-    result = _COMPONENT(key=key, data=data, default={"selection": []}, on_selection_change=lambda: None,
-                        height=height + 44)
+    result = _COMPONENT(key=key, data=data, default={"selection": []}, on_selection_change=lambda: None)
     rows = result.get("selection") if isinstance(result, dict) else getattr(result, "selection", None)
     rows = rows or []
     return [int(r) for r in rows if 0 <= int(r) < len(table)]

@@ -159,8 +159,9 @@ function build(state) {
 // -- frames -------------------------------------------------------------------------------------------
 function request(state) {
   // Keep at most one decode in flight; the newest values win (slider moves coalesce).
+  if (!state.decoder) return;  // not (yet) live: the server's image follows the release
   state.wanted = { ...state.values };
-  if (!state.decoder || state.busy) return;
+  if (state.busy) return;
   pump(state);
 }
 

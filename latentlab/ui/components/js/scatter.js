@@ -96,10 +96,13 @@ async function create(state, root) {
   tooltip(state, tip);
   state.plot.subscribe("select", ({ points }) => report(state, Array.from(points, (i) => state.rows[i])));
   state.plot.subscribe("deselect", () => report(state, []));
+  // The shape the plot selected with, in the points' own coordinates (read by the tests).
+  state.plot.subscribe("lassoEnd", ({ coordinates }) => { state.status.lasso = coordinates; });
   await state.plot.draw({ x: column(table, "x"), y: column(table, "y"), valueA: state.v },
     { zDataType: data.continuous ? "continuous" : "categorical" });
   state.status.drawn = performance.now();
   state.status.n = n;
+  Object.defineProperty(state.status, "plot", { value: state.plot, enumerable: false, configurable: true });
 }
 
 function report(state, rows) {
