@@ -26,7 +26,9 @@ if __name__ != "__main__":
         await asyncio.to_thread(_import_app_modules)
         yield
 
-    app = st.App(__file__, lifespan=_warm)
+    from latentlab.ui.components import routes  # the live components' browser files and decoders
+
+    app = st.App(__file__, lifespan=_warm, routes=routes())
 
 else:
     from pages import common, sidebar
