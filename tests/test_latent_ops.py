@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from scipy.stats import norm
 
 from latentlab.errors import ConfigError
