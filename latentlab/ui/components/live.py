@@ -14,7 +14,6 @@ The code for a set of slider values is one formula, here and in js/live.js:
 from __future__ import annotations
 
 import base64
-import io
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -107,11 +106,9 @@ def _decoder_url(model) -> tuple[str | None, str | None]:
 
 def _png_data_url(image: torch.Tensor) -> str:
     """`[C, H, W]` in [0, 1] -> PNG data URL at native size (the browser scales it, pixelated)."""
-    from latentlab.latent.interpolate import to_pil
+    from latentlab.render import png
 
-    buf = io.BytesIO()
-    to_pil(image).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return "data:image/png;base64," + base64.b64encode(png(image)).decode()
 
 
 def _values(key: str, sliders: Sequence[Slider]) -> dict[str, float]:
