@@ -174,8 +174,11 @@ async function pump(state) {
       const frame = await state.decoder.decode(codeOf(state.data, values));
       const image = toRGBA(frame.data, frame.dims, state.ctx.createImageData(state.canvas.width, state.canvas.height));
       state.ctx.putImageData(image, 0, 0);
-      Object.assign(state.status, { frames: state.status.frames + 1, source: "live", decodeMs: frame.ms,
-        liveValues: values, livePixels: Array.from(image.data) });
+      const ms = state.status.decodeMs;
+      if (ms.length >= 500) ms.shift();
+      ms.push(frame.ms);
+      Object.assign(state.status, { frames: state.status.frames + 1, source: "live", liveValues: values,
+        livePixels: Array.from(image.data) });
     } catch (err) {
       liveOff(state, `in-browser decoding failed (${err.message})`);
       break;
@@ -193,6 +196,7 @@ function showServer(state) {
     const pixels = state.ctx.getImageData(0, 0, state.canvas.width, state.canvas.height).data;
     Object.assign(state.status, { source: "server", serverValues: state.data.values, serverPixels: Array.from(pixels),
       serverShown: performance.now(), serverImages: state.status.serverImages + 1 });
+    requestAnimationFrame(() => { state.status.serverPainted = performance.now(); });
   };
   img.src = state.data.image;
 }
@@ -234,7 +238,7 @@ export default function (component) {
     root = el("div", "ll-live");
     parentElement.appendChild(root);
   }
-  const state = root.__state || (root.__state = { status: { frames: 0, serverImages: 0, live: false } });
+  const state = root.__state || (root.__state = { status: { frames: 0, serverImages: 0, live: false, decodeMs: [] } });
   REGISTRY.live[key] = state.status;
   REGISTRY.live[data.name] = state.status;
   Object.assign(state, { root, setStateValue });
