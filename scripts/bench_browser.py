@@ -338,6 +338,9 @@ def main() -> None:
                 times = [map_fresh(browser, n, args.cache) for _ in range(args.fresh)]
                 print(f"    {n:>7,} points: " + ", ".join(f"{t['drawn'] / 1000:.2f} s" for t in times)
                       + f"   (load after: {load()})", flush=True)
+                for t in times:  # where the time went (seconds after navigation start)
+                    print(f"        data arrived {t['mounted'] / 1000:.2f} · library loaded {t['library'] / 1000:.2f} · "
+                          f"WebGL ready {t['webgl'] / 1000:.2f} · drawn {t['drawn'] / 1000:.2f}")
         if "edit" in only:
             edit_section(browser, args)
         if "explore" in only:

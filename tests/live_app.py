@@ -14,9 +14,23 @@ Views (query parameter `view`):
 import streamlit as st
 
 if __name__ != "__main__":
+    import asyncio
+    from contextlib import asynccontextmanager
+
     from latentlab.ui.components import routes
 
-    app = st.App(__file__, routes=routes())
+    def _imports() -> None:  # as app.py: heavy imports while the server starts, not on a visit
+        import torch  # noqa: F401
+
+        import latentlab  # noqa: F401
+        from latentlab.ui.components import live, scatter  # noqa: F401
+
+    @asynccontextmanager
+    async def _warm(_app):
+        await asyncio.to_thread(_imports)
+        yield
+
+    app = st.App(__file__, lifespan=_warm, routes=routes())
 
 else:
     import numpy as np

@@ -85,7 +85,9 @@ async function create(state, root) {
   const tip = el("div", "tip");
   frame.append(canvas, tip);
   root.replaceChildren(toolbar(state), frame, legend(data));
+  state.status.mounted = performance.now();
   const { createScatterplot } = await (LIBRARY ||= import(`${window.location.origin}${data.assets}/build/scatter.mjs`));
+  state.status.library = performance.now();
   const n = state.rows.length;
   state.plot = createScatterplot({
     canvas, width, height, ...MODES[state.mode],
@@ -93,6 +95,7 @@ async function create(state, root) {
     pointColor: data.palette, colorBy: "valueA", lassoMinDelay: 0, lassoMinDist: 2,
     backgroundColor: [1, 1, 1, 0], pointOutlineWidth: 1,
   });
+  state.status.webgl = performance.now();
   tooltip(state, tip);
   state.plot.subscribe("select", ({ points }) => report(state, Array.from(points, (i) => state.rows[i])));
   state.plot.subscribe("deselect", () => report(state, []));
