@@ -14,6 +14,7 @@ file can wait for an export in progress instead of failing.
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 import warnings
@@ -56,13 +57,15 @@ def cache_path(digest: str) -> Path:
 
 
 def export_decoder(model: LatentModel, path: str | Path) -> Path:
-    """Write `model`'s decoder to `path` as ONNX (atomically); returns the path.
+    """Write `model`'s decoder to `path` as ONNX (atomically) once `verify` accepts it; returns the path.
 
     torch.onnx's exporter (torch.export + onnxscript) traces `decode` on a batch of 2 with a
     dynamic batch axis. The model must be in eval mode (it is, as loaded)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    graph = DecoderGraph(model).eval()
+    # A private copy: tracing swaps a module's parameters for fake tensors while it runs, and
+    # the loaded model is shared with every session decoding on other threads meanwhile.
+    graph = DecoderGraph(copy.deepcopy(model)).eval()
     example = torch.zeros(2, model.latent_dim)
     batch = torch.export.Dim("batch", min=1, max=4096)
     try:
@@ -72,10 +75,34 @@ def export_decoder(model: LatentModel, path: str | Path) -> Path:
                                         output_names=[OUTPUT], dynamic_shapes=({0: batch},),
                                         opset_version=OPSET, verbose=False, external_data=False)
             program.save(str(tmp))
-    except (RuntimeError, ValueError, TypeError, ImportError, torch.export.UnsupportedOperatorException) as exc:
+            verify(model, tmp)
+    except ExportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - tracing and onnxruntime raise many types; all mean "no export"
         raise ExportError(f"cannot export the decoder of {model.info.name if hasattr(model, 'info') else model}: "
                           f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
     return path
+
+
+def verify(model: LatentModel, path: str | Path, n: int = 8, seed: int = 0, atol: float = 1e-4) -> float:
+    """Run the export with onnxruntime on `n` seeded random codes (a batch size it was not traced
+    with) and compare with `model.decode`; ExportError beyond `atol`. Returns the max difference.
+
+    Tracing can succeed and still be wrong: a decode that leaves torch (numpy, Python control
+    flow on values) is baked into the graph as constants. Such an export is refused here, so
+    the browser never shows an image the server would not."""
+    import numpy as np
+    import onnxruntime
+
+    z = (2.0 * np.random.default_rng(seed).standard_normal((n, model.latent_dim))).astype(np.float32)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run([OUTPUT], {INPUT: z})[0]
+    with torch.inference_mode():
+        want = model.decode(torch.from_numpy(z)).numpy()
+    diff = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+    if not diff <= atol:
+        raise ExportError(f"the exported decoder does not match torch (max |difference| {diff:.3g} > {atol:g})")
+    return diff
 
 
 def decoder_onnx(model: LatentModel) -> Path:
@@ -93,13 +120,13 @@ _LOCK = threading.Lock()
 
 
 def start_export(model: LatentModel) -> Future:
-    """A future for `decoder_onnx(model)`, started at most once per content hash per process."""
+    """A future for `decoder_onnx(model)`, started at most once per content hash per process (a
+    failed export is not retried on every rerun; its future keeps the error to report)."""
     digest = model.info.hash
     with _LOCK:
-        job = _JOBS.get(digest)
-        if job is None or (job.done() and job.exception() is not None and not cache_path(digest).exists()):
-            job = _JOBS[digest] = _POOL.submit(decoder_onnx, model)
-        return job
+        if digest not in _JOBS:
+            _JOBS[digest] = _POOL.submit(decoder_onnx, model)
+        return _JOBS[digest]
 
 
 def ready(digest: str) -> bool:

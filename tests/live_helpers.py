@@ -25,7 +25,8 @@ COUNT_FRAMES = """(name) => {
         for (let i = 0; i < px.length; i++) h = Math.imul(h ^ px[i], 16777619);
         return h >>> 0;
     };
-    const F = window.__frames = {distinct: 0, ticks: 0, times: [], run: true, last: hash()};
+    const F = window.__frames = {distinct: 0, ticks: 0, times: [], moves: [], run: true, last: hash()};
+    document.addEventListener('pointermove', (e) => { if (F.run && e.buttons) F.moves.push(performance.now()); }, true);
     const tick = () => {
         if (!F.run) return;
         const h = hash();
@@ -55,29 +56,34 @@ def slider_geometry(page, label: str) -> tuple[float, float, float, float]:
 
 
 def drag(page, name: str, label: str, seconds: float = 3.0, rate: float = 60.0) -> dict:
-    """Press the slider's thumb, sweep it across the track and back for `seconds` (mouse moves
-    at `rate` per second), release. Distinct canvas frames are counted while the button is down."""
+    """Press the slider's thumb, sweep it across the track and back for `seconds`, release.
+
+    The mouse is moved in short hops of 2 events each (one Playwright call per hop, paced to
+    `rate` events per second), so the Python round trip does not cap the event rate. Distinct
+    canvas frames and delivered pointermove events are counted in the page while the button is down."""
     x, y, left, right = slider_geometry(page, label)
     page.evaluate(COUNT_FRAMES, name)
     page.mouse.move(x, y)
     page.mouse.down()
     t0 = time.perf_counter()
     start = page.evaluate("() => performance.now()")
-    k = 0
+    k, hop = 0, 2
     while (elapsed := time.perf_counter() - t0) < seconds:
         phase = (elapsed / seconds * 2) % 2  # there and back once
         frac = phase if phase < 1 else 2 - phase
         target = left + (right - left) * (0.1 + 0.8 * frac)
-        page.mouse.move(x + (target - x) * min(1.0, elapsed / 0.2), y)
-        k += 1
+        page.mouse.move(x + (target - x) * min(1.0, elapsed / 0.2), y, steps=hop)
+        k += hop
         time.sleep(max(0.0, t0 + k / rate - time.perf_counter()))
     end = page.evaluate("() => performance.now()")
     frames = page.evaluate("() => { window.__frames.run = false; return window.__frames; }")
     page.mouse.up()
     release = page.evaluate("() => performance.now()")
     during = [t for t in frames["times"] if start <= t <= end]
-    return {"seconds": (end - start) / 1000, "distinct": len(during), "fps": len(during) / ((end - start) / 1000),
-            "ticks": frames["ticks"], "moves": k, "release": release}
+    moves = [t for t in frames["moves"] if start <= t <= end]
+    span = (end - start) / 1000
+    return {"seconds": span, "distinct": len(during), "fps": len(during) / span, "ticks": frames["ticks"],
+            "moves": len(moves), "release": release}
 
 
 def wait_server_after(page, name: str, since: float, timeout: float = 60_000) -> dict:

@@ -89,3 +89,30 @@ def test_zoo_checkpoint_exports_and_matches(tmp_path, monkeypatch):
     with torch.inference_mode():
         want = model.decode(torch.from_numpy(z)).numpy()
     assert np.abs(run_onnx(path, z) - want).max() <= 1e-4
+
+
+class _Odd:
+    """Decoders an export must refuse (each defines decode on a tiny LatentModel)."""
+
+    @staticmethod
+    def noisy(self, z):  # traces, but the graph's random numbers differ from torch's
+        return torch.sigmoid(z[:, :4].view(-1, *self.image_shape)) + 0.1 * torch.rand(len(z), *self.image_shape)
+
+    @staticmethod
+    def branchy(self, z):  # Python control flow on a value: not traceable for every z
+        if float(z.sum()) > 0:
+            return torch.sigmoid(z[:, :4].view(-1, *self.image_shape))
+        return torch.zeros(len(z), *self.image_shape)
+
+
+@pytest.mark.parametrize("kind", ["noisy", "branchy"])
+def test_bad_decoders_are_refused_with_a_clear_error(kind, tmp_path):
+    """An export that fails, or that runs but decodes differently from torch, raises ExportError
+    (the browser then keeps the server path) and leaves no file."""
+    from latentlab.models.base import LatentModel
+
+    odd = type("Odd", (LatentModel,), {"decode": getattr(_Odd, kind)})
+    model = odd((1, 2, 2), 4).eval()
+    with pytest.raises(export.ExportError, match="does not match torch|cannot export the decoder"):
+        export.export_decoder(model, tmp_path / "bad.onnx")
+    assert not any(tmp_path.iterdir())
