@@ -112,14 +112,13 @@ def _png_data_url(image: torch.Tensor) -> str:
 
 
 def _values(key: str, sliders: Sequence[Slider]) -> dict[str, float]:
-    """The values last released in the browser (state kept by Streamlit under `key`), else the starts."""
-    start = {s.id: float(s.value) for s in sliders}
+    """The values last released in the browser (state kept by Streamlit under `key`); a slider
+    the browser has not reported (new, or the first run) starts at its `value`."""
     state = st.session_state.get(key)
     released = state.get("values") if isinstance(state, dict) else None  # item, not attribute:
     # the state is a dict subclass, so `.values` would be dict.values
-    if isinstance(released, dict) and set(released) == set(start):
-        return {k: float(v) for k, v in released.items()}
-    return start
+    released = released if isinstance(released, dict) else {}
+    return {s.id: float(released.get(s.id, s.value)) for s in sliders}
 
 
 def _mount(model, sliders, values, image, *, key, name, base=None, path=None, groups=(),
