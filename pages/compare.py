@@ -35,11 +35,9 @@ def pick_models(model) -> list:
 
 def metrics(models) -> None:
     table = pd.DataFrame([{"model": m.info.name, "family": m.label, "latent size": m.latent_dim,
-                           **{label: m.info.test_metrics.get(k) for k, (label, _, _) in widgets.METRICS.items()}}
-                          for m in models])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={label: st.column_config.NumberColumn(format=fmt, help=help_)
-                                for label, fmt, help_ in widgets.METRICS.values()})
+                           **{label: widgets.metric_text(k, m.info.test_metrics.get(k))
+                              for k, (label, _, _) in widgets.METRICS.items()}} for m in models])
+    st.dataframe(table, hide_index=True, width="stretch", column_config=widgets.metric_columns())
 
 
 def reconstructions(models, x) -> None:

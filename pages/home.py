@@ -23,11 +23,10 @@ def zoo_frame() -> tuple[pd.DataFrame, dict]:
     rows, _ = zoo_table()  # the sidebar has already named any entry that cannot be listed
     frame = pd.DataFrame([{"checkpoint": r["name"], "dataset": r["dataset"], "family": r["family"],
                            "latent size": r["latent_dim"],
-                           **{label: r["metrics"].get(k) for k, (label, _, _) in widgets.METRICS.items()},
+                           **{label: widgets.metric_text(k, r["metrics"].get(k))
+                              for k, (label, _, _) in widgets.METRICS.items()},
                            "size (MB)": r["size_mb"]} for r in rows])
-    config = {label: st.column_config.NumberColumn(format=fmt, help=help_)
-              for label, fmt, help_ in widgets.METRICS.values()}
-    return frame, config
+    return frame, widgets.metric_columns()
 
 
 def show_reconstructions(model, n: int, seed: int) -> None:

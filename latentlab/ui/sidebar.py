@@ -12,7 +12,7 @@ import streamlit as st
 from latentlab import LatentlabError
 from latentlab.ui import resources as res
 from latentlab.ui import state
-from latentlab.ui.widgets import METRICS
+from latentlab.ui.widgets import METRICS, metric_text
 from latentlab.zoo import zoo_table
 
 DATASET_ORDER = ("mnist", "faces", "shapes")
@@ -70,7 +70,7 @@ def model_card(row: dict) -> None:
         st.sidebar.error(f"{row['name']}: {exc}")
         return
     training, found = model.info.training, model.info.test_metrics
-    shown = [(label, fmt % found[k], help_) for k, (label, fmt, help_) in METRICS.items() if found.get(k) is not None]
+    shown = [(label, metric_text(k, found[k]), help_) for k, (label, _, help_) in METRICS.items() if k in found]
     epochs = training.get("config", {}).get("epochs")
     if model.closed_form:
         trained = f"fitted in closed form on **{row['dataset']}**"
@@ -81,7 +81,5 @@ def model_card(row: dict) -> None:
     with st.sidebar.container(border=True):
         st.markdown(f"**{model.label}** · {model.latent_dim}-d latent · `{row['architecture']}`")
         st.caption(trained)
-        cols = st.columns(2)
-        for k, (label, value, help_) in enumerate(shown):
-            cols[k % 2].metric(label, value, help=help_)
+        st.markdown("\n".join(f"- {label}: **{value}**" for label, value, _ in shown))
         st.caption(f"checkpoint hash `{model.info.hash}`")

@@ -33,6 +33,18 @@ METRICS = {
 }
 
 
+def metric_text(key: str, value) -> str:
+    """A stored metric as the app shows it everywhere: its format, or "–" where it does not apply."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "–"
+    return METRICS[key][1] % value
+
+
+def metric_columns() -> dict:
+    """Column config for tables of metrics shown with `metric_text`: the label's help on hover."""
+    return {label: st.column_config.TextColumn(help=help_) for label, _, help_ in METRICS.values()}
+
+
 def page_header(title: str, caption: str) -> None:
     st.title(title)
     st.caption(caption)
