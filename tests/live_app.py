@@ -4,7 +4,8 @@ for tests/test_browser_live.py and scripts/bench_browser.py.
     streamlit run tests/live_app.py      then open /?view=dims&model=faces_vae
 
 Views (query parameter `view`):
-  dims   latent-dimension sliders of `model` around a seeded code (live decoding);
+  dims   st.sliders for latent dimensions of `model` around a seeded code, its st.image, and the
+         live overlay that follows the sliders while they are dragged;
   attr   a code plus a direction × strength slider (the attribute-slider case);
   path   scrubbing between two seeded codes (`method` linear or slerp);
   floor  Streamlit's own floor: a fragment with 4 st.sliders and a trivial st.image;
@@ -37,6 +38,7 @@ else:
     import torch
 
     import latentlab
+    from latentlab import render
     from latentlab.ui import components as ui
 
     torch.set_num_threads(1)
@@ -52,34 +54,41 @@ else:
                 return model.decode(torch.as_tensor(z, dtype=torch.float32)).clone()
         return run
 
+    def show(model, z: np.ndarray, caption: str) -> None:
+        st.image(render.png(decode(model)(z[None]), px=256), caption=caption, width="content", output_format="PNG")
+
     @st.fragment
     def dims_view(model, n: int = 8) -> None:
+        """Sliders for the first n dimensions of a seeded code, the image, and the live overlay."""
         z0 = np.random.default_rng(0).standard_normal(model.latent_dim).astype(np.float32)
         base = z0.copy()
         base[:n] = 0
-        sliders = [ui.dim_slider(d, model.latent_dim, -3.0, 3.0, float(np.clip(z0[d], -3, 3)), group="dims")
+        sliders = [ui.dim_slider(f"z{d}", d, model.latent_dim,
+                                 st.slider(f"z{d}", -3.0, 3.0, round(float(np.clip(z0[d], -3, 3)), 2), 0.01))
                    for d in range(n)]
-        r = ui.live_decoder(model, sliders, base, decode(model), key=f"live_dims_{model.info.hash}",
-                            groups=["dims"], caption="edited")
-        st.caption(f"server code: {', '.join(f'{v:.3f}' for v in r.z[:n])}")
+        show(model, ui.code(base, sliders), "edited live")
+        ui.live_image(model, sliders, base, target="edited live", key=f"live_dims_{model.info.hash}")
 
     @st.fragment
     def attr_view(model) -> None:
+        """A code plus a direction × strength."""
         rng = np.random.default_rng(1)
         z0 = rng.standard_normal(model.latent_dim)
         direction = rng.standard_normal(model.latent_dim)
         direction /= np.linalg.norm(direction)
-        slider = ui.Slider("smile", "a direction", -3.0, 3.0, 0.0, 1.5 * direction, step=0.05)
-        r = ui.live_decoder(model, [slider], z0, decode(model), key=f"live_attr_{model.info.hash}", caption="edited")
-        st.caption(f"strength {r.values['smile']:.2f}")
+        slider = ui.Slider("a direction", st.slider("a direction", -3.0, 3.0, 0.0, 0.05), 1.5 * direction)
+        show(model, ui.code(z0, [slider]), "edited live")
+        ui.live_image(model, [slider], z0, target="edited live", key=f"live_attr_{model.info.hash}")
 
     @st.fragment
     def path_view(model, method: str) -> None:
+        """Scrubbing the position along a path between two seeded codes."""
         rng = np.random.default_rng(2)
         a, b = rng.standard_normal((2, model.latent_dim)).astype(np.float32)
-        r = ui.live_path(model, a, b, method, decode(model), key=f"live_path_{model.info.hash}_{method}",
-                         caption=f"{method} path")
-        st.caption(f"t = {r.values['t']:.3f}")
+        t = st.slider("position t", 0.0, 1.0, 0.5, 0.005)
+        show(model, ui.point_on_path(a, b, t, method), "frame live")
+        ui.live_image(model, [ui.Slider("position t", t)], target="frame live", path=(a, b, method),
+                      key=f"live_path_{model.info.hash}_{method}")
 
     @st.fragment
     def floor_view() -> None:

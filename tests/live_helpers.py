@@ -17,9 +17,10 @@ STATUS = "(name) => { const s = (window.__latentlab || {}).live || {}; return s[
 MAP = "(name) => { const s = (window.__latentlab || {}).maps || {}; return s[name] ? {...s[name], scatterplot: undefined} : null; }"
 
 COUNT_FRAMES = """(name) => {
-    const canvas = window.__latentlab.canvases[name];
-    const ctx = canvas.getContext('2d', {willReadFrequently: true});
-    const hash = () => {
+    const hash = () => {  // the overlay canvas appears with the first live frame; none: nothing drawn
+        const canvas = ((window.__latentlab || {}).canvases || {})[name];
+        if (!canvas || canvas.style.display === 'none') return 0;
+        const ctx = canvas.getContext('2d', {willReadFrequently: true});
         const px = new Uint32Array(ctx.getImageData(0, 0, canvas.width, canvas.height).data.buffer);
         let h = 2166136261;
         for (let i = 0; i < px.length; i++) h = Math.imul(h ^ px[i], 16777619);
@@ -40,19 +41,18 @@ COUNT_FRAMES = """(name) => {
 
 def wait_live(page, name: str, timeout: float = 120_000) -> dict:
     """Until the component `name` has decided whether it decodes live; its status."""
-    page.wait_for_function(f"(name) => {{ const s = ({STATUS})(name); return s && (s.live || s.reason) && s.serverImages > 0; }}",
+    page.wait_for_function(f"(name) => {{ const s = ({STATUS})(name); return s && (s.live || s.reason); }}",
                            arg=name, timeout=timeout, polling=100)
     return page.evaluate(STATUS, name)
 
 
 def slider_geometry(page, label: str) -> tuple[float, float, float, float]:
-    """(x of the thumb, y, track left, track right) of the component slider named `label`."""
-    box = page.locator(f"input[type=range][aria-label='{label}']").first.bounding_box()
-    value = page.locator(f"input[type=range][aria-label='{label}']").first.evaluate(
-        "i => (i.value - i.min) / (i.max - i.min)")
-    pad = 8  # the thumb's half width: its centre never reaches the track's ends
-    left, right = box["x"] + pad, box["x"] + box["width"] - pad
-    return left + value * (right - left), box["y"] + box["height"] / 2, left, right
+    """(x of the thumb's centre, y, track left, track right) of the st.slider labelled `label`."""
+    slider = page.get_by_test_id("stSlider").filter(has=page.locator(f"input[aria-label='{label}']")).first
+    thumb = slider.locator(f"input[aria-label='{label}']").locator("..").locator("..").bounding_box()
+    track = slider.get_by_role("group").first.bounding_box()
+    return (thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2,
+            track["x"] + thumb["width"] / 2, track["x"] + track["width"] - thumb["width"] / 2)
 
 
 def drag(page, name: str, label: str, seconds: float = 3.0, rate: float = 60.0) -> dict:
@@ -89,9 +89,14 @@ def drag(page, name: str, label: str, seconds: float = 3.0, rate: float = 60.0) 
 def wait_server_after(page, name: str, since: float, timeout: float = 60_000) -> dict:
     """Until the server's image for the released values is on the canvas (shown after `since`)."""
     page.wait_for_function(
-        f"([name, since]) => {{ const s = ({STATUS})(name); return s && s.source === 'server' && s.serverShown > since; }}",
+        f"([name, since]) => {{ const s = ({STATUS})(name); return s && s.serverShown > since; }}",
         arg=[name, since], timeout=timeout, polling=50)
     return page.evaluate(STATUS, name)
+
+
+def same_values(status: dict) -> bool:
+    """The last live frame was decoded from the values the server used (to float precision)."""
+    return np.allclose(status["liveValues"], status["serverValues"], rtol=0, atol=1e-6)
 
 
 def live_vs_server(status: dict) -> float:

@@ -17,11 +17,10 @@ from latentlab.ui.components.scatter import normalise, points_table
 def test_code_is_base_plus_value_times_vector():
     rng = np.random.default_rng(0)
     base, v1, v2 = rng.standard_normal((3, 6))
-    sliders = [Slider("a", "a", -3, 3, 0.0, v1), dim_slider(2, 6, -3, 3, 0.5)]
-    z = code(base, sliders, {"a": 1.5, "z2": -0.25})
+    z = code(base, [Slider("a", 1.5, v1), dim_slider("z2", 2, 6, -0.25)])
     want = base + 1.5 * v1 + np.eye(6)[2] * -0.25
     assert z.dtype == np.float32 and np.allclose(z, want, atol=1e-6)
-    assert np.allclose(code(base, sliders, {"a": 0.0, "z2": 0.0}), base, atol=1e-6)
+    assert np.allclose(code(base, [Slider("a", 0.0, v1), dim_slider("z2", 2, 6, 0.0)]), base, atol=1e-6)
 
 
 @pytest.mark.parametrize("method", ["linear", "slerp"])

@@ -1,13 +1,19 @@
-// latentlab live decoder: sliders that move a latent code, and the decoded image drawn while a
-// slider is dragged (onnxruntime-web in a worker). On release the slider values go to Python
-// (state "values"), the server decodes the same code, and its image replaces the live frame.
+// latentlab live decoding: while one of the page's own sliders (st.slider) is dragged, decode the
+// code it stands for in the browser (onnxruntime-web in a worker) and draw the frame over the
+// page's image (the st.image captioned `target`). On release Streamlit reruns, the server decodes
+// the same code and its image arrives; the overlay then hides, so what stays on screen is the
+// server's image (the source of truth).
 //
-// data: {assets, decoder (URL or null), reason (why live is off, or null), shape [C,H,W],
-//        base [d], sliders [{id, label, min, max, step, value, vector [d], help, group}],
-//        path ({a, b, method} or null: then z = point on the path at the first slider's value),
-//        groups [{name, open}], image (data URL of the server's decode), values {id: value},
-//        px, caption, layout ("side" | "stack")}
-// Test hooks: window.__latentlab.live[key] = {frames, source, ...} (see `status`).
+// data: {name, assets, decoder (URL or null), reason (why live is off, or null), shape [C,H,W],
+//        base [d], sliders [{label, value, vector [d] | null}], path ({a, b, method} or null: then
+//        z = point on the path at the first slider's value), target (caption of the image)}
+// The code for slider values v: z = base + Σ v_k · vector_k, or the point on the path at t = v_0
+// (the same formulas as latentlab/ui/components/live.py). Slider values are read from the
+// page's slider inputs (react-aria <input type=range>, whose value follows the thumb while
+// dragged) once per display frame.
+// Test hooks: window.__latentlab.live[name] = {frames, live, reason, decodeMs, liveValues,
+//             livePixels, serverValues, serverPixels, serverShown, serverImages};
+//             window.__latentlab.canvases[name] = the overlay canvas.
 
 const REGISTRY = (window.__latentlab = window.__latentlab || {});
 REGISTRY.live = REGISTRY.live || {};
@@ -15,7 +21,7 @@ REGISTRY.canvases = REGISTRY.canvases || {};
 const DECODERS = (REGISTRY.decoders = REGISTRY.decoders || {});
 
 function decoderFor(assets, url) {
-  // One worker per decoder URL, shared by every component on the page.
+  // One worker per decoder URL, shared by every component on the page and across reruns.
   if (!DECODERS[url]) {
     const worker = new Worker(`${window.location.origin}${assets}/js/decoder-worker.mjs`, { type: "module" });
     const d = { worker, waiting: new Map(), next: 0 };
@@ -43,7 +49,7 @@ function decoderFor(assets, url) {
   return DECODERS[url];
 }
 
-// -- the code for a set of slider values (same formulas as latentlab/ui/components/live.py) ------
+// -- the code for a set of slider values --------------------------------------------------------------
 function pointOnPath(a, b, t, method) {
   const n = a.length, out = new Float64Array(n);
   let na = 0, nb = 0, dot = 0;
@@ -62,202 +68,180 @@ function pointOnPath(a, b, t, method) {
 }
 
 function codeOf(data, values) {
-  if (data.path) {
-    return Float32Array.from(pointOnPath(data.path.a, data.path.b, values[data.sliders[0].id], data.path.method));
-  }
+  if (data.path) return Float32Array.from(pointOnPath(data.path.a, data.path.b, values[0], data.path.method));
   const z = Float64Array.from(data.base);
-  for (const s of data.sliders) {
-    const v = values[s.id];
-    for (let i = 0; i < z.length; i++) z[i] += v * s.vector[i];
-  }
+  data.sliders.forEach((s, k) => {
+    for (let i = 0; i < z.length; i++) z[i] += values[k] * s.vector[i];
+  });
   return Float32Array.from(z);
 }
 
 function toRGBA(chw, dims, image) {
   const [c, h, w] = dims.slice(-3), plane = h * w, px = image.data;
   for (let i = 0; i < plane; i++) {
-    for (let k = 0; k < 3; k++) {
-      const v = chw[(c === 1 ? 0 : k) * plane + i];
-      px[4 * i + k] = Math.round(Math.min(1, Math.max(0, v)) * 255);
-    }
+    for (let k = 0; k < 3; k++) px[4 * i + k] = Math.round(Math.min(1, Math.max(0, chw[(c === 1 ? 0 : k) * plane + i])) * 255);
     px[4 * i + 3] = 255;
   }
   return image;
 }
 
-// -- DOM ---------------------------------------------------------------------------------------------
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-function fmt(v) { return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2); }
-
-function buildSliders(state, pane) {
-  const { data } = state;
-  const groups = data.groups.length ? data.groups : [{ name: "", open: true }];
-  for (const g of groups) {
-    const members = data.sliders.filter((s) => (s.group || "") === g.name);
-    if (!members.length) continue;
-    const box = g.open ? el("div", "group") : el("details", "group");
-    if (!g.open) box.appendChild(el("summary", "", `${g.name} (${members.length})`));
-    else if (g.name) box.appendChild(el("div", "group-title", g.name));
-    const grid = el("div", "grid");
-    for (const s of members) grid.appendChild(sliderRow(state, s));
-    box.appendChild(grid);
-    pane.appendChild(box);
+// -- the page's sliders and image ---------------------------------------------------------------------
+function findInputs(labels) {
+  const byLabel = new Map();
+  for (const input of document.querySelectorAll("[data-testid=stSlider] input[type=range]")) {
+    byLabel.set(input.getAttribute("aria-label"), input);
   }
+  return labels.map((label) => byLabel.get(label) || null);
 }
 
-function sliderRow(state, s) {
-  const row = el("label", "slider");
-  row.title = s.help || "";
-  const head = el("div", "head");
-  const name = el("span", "name", s.label), value = el("span", "value", fmt(state.values[s.id]));
-  head.append(name, value);
-  const input = el("input");
-  Object.assign(input, { type: "range", min: s.min, max: s.max, step: s.step });
-  input.value = state.values[s.id];
-  input.setAttribute("aria-label", s.label);
-  input.dataset.id = s.id;
-  input.addEventListener("input", () => {
-    state.values[s.id] = Number(input.value);
-    value.textContent = fmt(state.values[s.id]);
-    state.dragging = true;
-    request(state);
-  });
-  input.addEventListener("change", () => {
-    state.values[s.id] = Number(input.value);
-    state.dragging = false;
-    request(state);
-    state.setStateValue("values", { ...state.values });
-  });
-  row.append(head, input);
-  return row;
+function targetImage(caption) {
+  for (const block of document.querySelectorAll("[data-testid=stImage]")) {
+    if (block.innerText.trim() === caption) return block.querySelector("img");
+  }
+  return null;
 }
 
-function build(state) {
-  const { data, root } = state;
-  root.replaceChildren();
-  root.className = `ll-live ${data.layout}`;
-  const sliders = el("div", "sliders"), view = el("div", "view");
-  const canvas = el("canvas");
-  const [, h, w] = data.shape;
-  Object.assign(canvas, { width: w, height: h });
-  canvas.style.width = `${data.px}px`;
-  canvas.style.height = `${Math.round((data.px * h) / w)}px`;
-  const caption = el("div", "caption", data.caption);
-  const note = el("div", "note");
-  view.append(canvas, caption, note);
-  buildSliders(state, sliders);
-  root.append(sliders, view);
-  Object.assign(state, { canvas, ctx: canvas.getContext("2d", { willReadFrequently: true }), note, caption });
+function readValues(state) {
+  const { data } = state;
+  if (!state.inputs || state.inputs.some((i) => i && !i.isConnected)) {
+    state.inputs = findInputs(data.sliders.map((s) => s.label));
+  }
+  // A slider not on the page (e.g. not drawn this run) keeps the value the server used.
+  return data.sliders.map((s, k) => (state.inputs[k] ? Number(state.inputs[k].value) : s.value));
 }
 
-// -- frames -------------------------------------------------------------------------------------------
-function request(state) {
-  // Keep at most one decode in flight; the newest values win (slider moves coalesce).
-  if (!state.decoder) return;  // not (yet) live: the server's image follows the release
-  state.wanted = { ...state.values };
-  if (state.busy) return;
-  pump(state);
+function overlay(state, img) {
+  // A canvas the size of the page's image, over it (native resolution, scaled up pixelated).
+  const parent = img.parentElement;
+  if (!state.canvas || state.canvas.parentElement !== parent) {
+    const canvas = document.createElement("canvas");
+    const [, h, w] = state.data.shape;
+    Object.assign(canvas, { width: w, height: h });
+    Object.assign(canvas.style, { position: "absolute", imageRendering: "pixelated", pointerEvents: "none", display: "none" });
+    if (getComputedStyle(parent).position === "static") parent.style.position = "relative";
+    parent.appendChild(canvas);
+    state.canvas = canvas;
+    state.ctx = canvas.getContext("2d", { willReadFrequently: true });
+    REGISTRY.canvases[state.data.name] = canvas;
+  }
+  Object.assign(state.canvas.style, { left: `${img.offsetLeft}px`, top: `${img.offsetTop}px`,
+    width: `${img.clientWidth}px`, height: `${img.clientHeight}px` });
+  return state.canvas;
 }
 
+function imagePixels(img, w, h) {
+  // The page's image is the decode upscaled by an integer factor with nearest neighbours:
+  // scaling it back down without smoothing returns the decoded pixels.
+  const c = document.createElement("canvas");
+  Object.assign(c, { width: w, height: h });
+  const ctx = c.getContext("2d", { willReadFrequently: true });
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(img, 0, 0, w, h);
+  return Array.from(ctx.getImageData(0, 0, w, h).data);
+}
+
+// -- frames ---------------------------------------------------------------------------------------------
 async function pump(state) {
   state.busy = true;
-  while (state.wanted) {
-    const values = state.wanted;
+  while (state.wanted && state.decoder) {
+    const { values, img } = state.wanted;
     state.wanted = null;
     try {
       const frame = await state.decoder.decode(codeOf(state.data, values));
-      const image = toRGBA(frame.data, frame.dims, state.ctx.createImageData(state.canvas.width, state.canvas.height));
+      const canvas = overlay(state, img);
+      const image = toRGBA(frame.data, frame.dims, state.ctx.createImageData(canvas.width, canvas.height));
       state.ctx.putImageData(image, 0, 0);
-      const ms = state.status.decodeMs;
-      if (ms.length >= 500) ms.shift();
-      ms.push(frame.ms);
-      Object.assign(state.status, { frames: state.status.frames + 1, source: "live", liveValues: values,
-        livePixels: Array.from(image.data) });
+      canvas.style.display = "block";
+      const s = state.status;
+      if (s.decodeMs.length >= 500) s.decodeMs.shift();
+      s.decodeMs.push(frame.ms);
+      Object.assign(s, { frames: s.frames + 1, liveValues: values, livePixels: Array.from(image.data) });
     } catch (err) {
       liveOff(state, `in-browser decoding failed (${err.message})`);
-      break;
     }
   }
   state.busy = false;
 }
 
-function showServer(state) {
-  // The server's decode is the source of truth: draw it unless a newer live frame is wanted.
-  const img = new Image();
-  img.onload = () => {
-    if (state.dragging || state.wanted) return;
-    state.ctx.drawImage(img, 0, 0, state.canvas.width, state.canvas.height);
-    const pixels = state.ctx.getImageData(0, 0, state.canvas.width, state.canvas.height).data;
-    Object.assign(state.status, { source: "server", serverValues: state.data.values, serverPixels: Array.from(pixels),
-      serverShown: performance.now(), serverImages: state.status.serverImages + 1 });
-    requestAnimationFrame(() => { state.status.serverPainted = performance.now(); });
-  };
-  img.src = state.data.image;
+function tick(state) {
+  if (!state.root.isConnected) {  // unmounted (another page, another model): stop and tidy up
+    if (state.canvas) state.canvas.remove();
+    return;
+  }
+  requestAnimationFrame(() => tick(state));
+  if (!state.decoder) return;
+  const img = targetImage(state.data.target);
+  if (!img) return;
+  const values = readValues(state);
+  const key = values.join(",");
+  if (state.lastKey === null) {  // the sliders as first seen: the server's image already shows them
+    state.lastKey = key;
+  } else if (key !== state.lastKey) {  // a slider moved: decode its code (newest values win)
+    state.lastKey = key;
+    state.moved = true;
+    state.srcAtMove = img.src;
+    state.runAtMove = state.run;
+    state.wanted = { values, img };
+    if (!state.busy) pump(state);
+  } else if (state.moved && !state.busy && state.run > state.runAtMove && img.src !== state.srcAtMove
+             && img.complete && img.naturalWidth) {
+    serverArrived(state, img);  // the rerun's image and values have both arrived: the overlay steps aside
+  }
+}
+
+function serverArrived(state, img) {
+  state.moved = false;
+  const [, h, w] = state.data.shape;
+  const s = state.status;
+  Object.assign(s, { serverValues: state.data.sliders.map((x) => x.value), serverPixels: imagePixels(img, w, h),
+    serverShown: performance.now(), serverImages: s.serverImages + 1 });
+  if (state.canvas) state.canvas.style.display = "none";
 }
 
 function liveOff(state, reason) {
   state.decoder = null;
-  state.status.live = false;
-  state.status.reason = reason;
+  Object.assign(state.status, { live: false, reason });
   state.note.textContent = `Live preview off: ${reason}. The image updates when you release a slider.`;
 }
 
-function startDecoder(state) {
+function start(state) {
   const { data } = state;
   if (!data.decoder) {
     liveOff(state, data.reason || "no in-browser decoder for this model");
     return;
   }
   state.note.textContent = "Loading the in-browser decoder…";
-  const d = decoderFor(data.assets, data.decoder);
-  d.ready.then((info) => {
+  decoderFor(data.assets, data.decoder).ready.then((info) => {
     if (state.data.decoder !== data.decoder) return;
-    state.decoder = d;
+    state.decoder = DECODERS[data.decoder];
     Object.assign(state.status, { live: true, loadMs: info.ms });
     state.note.textContent = "Live: the image follows the slider while you drag.";
   }, (err) => liveOff(state, `the in-browser decoder did not load (${err.message})`));
 }
 
-function sameLayout(a, b) {
-  return a && a.decoder === b.decoder && a.layout === b.layout && JSON.stringify(a.shape) === JSON.stringify(b.shape)
-    && JSON.stringify(a.sliders.map((s) => [s.id, s.min, s.max, s.step, s.label]))
-      === JSON.stringify(b.sliders.map((s) => [s.id, s.min, s.max, s.step, s.label]));
-}
-
 export default function (component) {
-  const { data, parentElement, setStateValue, key } = component;
+  const { data, parentElement } = component;
   let root = parentElement.querySelector(".ll-live");
-  const rebuild = !root || !sameLayout(root.__state && root.__state.data, data);
   if (!root) {
-    root = el("div", "ll-live");
+    root = document.createElement("div");
+    root.className = "ll-live";
     parentElement.appendChild(root);
   }
-  const state = root.__state || (root.__state = { status: { frames: 0, serverImages: 0, live: false, decodeMs: [] } });
-  REGISTRY.live[key] = state.status;
-  REGISTRY.live[data.name] = state.status;
-  Object.assign(state, { root, setStateValue });
-  if (rebuild) {
-    state.data = data;
-    state.values = { ...data.values };
-    build(state);
-    REGISTRY.canvases[data.name] = state.canvas;
-    startDecoder(state);
-  } else {
-    state.data = data;
-    state.caption.textContent = data.caption;
-    if (!state.dragging) {  // Python moved the values (a reset, a new sample): follow it
-      state.values = { ...data.values };
-      for (const input of root.querySelectorAll("input[type=range]")) {
-        input.value = state.values[input.dataset.id];
-        input.closest(".slider").querySelector(".value").textContent = fmt(state.values[input.dataset.id]);
-      }
-    }
+  const fresh = !root.__state || root.__state.data.decoder !== data.decoder || root.__state.data.name !== data.name;
+  if (fresh) {
+    if (root.__state) root.__state.root = document.createElement("div");  // stops the old loop
+    const note = document.createElement("div");
+    note.className = "note";
+    root.replaceChildren(note);
+    root.__state = { root, note, lastKey: null, status: { frames: 0, serverImages: 0, live: false, decodeMs: [] } };
   }
-  showServer(state);
+  const state = root.__state;
+  state.data = data;  // new committed values, code and target every rerun
+  state.run = (state.run || 0) + 1;
+  state.inputs = null;
+  REGISTRY.live[data.name] = state.status;
+  if (fresh) {
+    start(state);
+    tick(state);
+  }
 }
