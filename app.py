@@ -17,6 +17,7 @@ if __name__ != "__main__":
 
     def _start_process() -> None:
         from latentlab.ui import draw, resources, runtime, sidebar  # noqa: F401 - torch, latentlab, plotly
+        from latentlab.ui.components import live, scatter  # noqa: F401 - the browser components
 
         runtime.limit_threads()
         runtime.declare_explicit_navigation()
