@@ -36,7 +36,9 @@ else:
     from latentlab.ui.pages import PAGES
 
     runtime.limit_threads()  # idempotent; AppTest runs this script without the lifespan
-    st.set_page_config(page_title="latentlab", page_icon=":material/explore:", layout="wide")
+    # An emoji favicon: Streamlit draws it as an inline SVG, while a ":material/…:" favicon is
+    # fetched from fonts.gstatic.com on every visit (nothing may leave the machine at run time).
+    st.set_page_config(page_title="latentlab", page_icon="🧭", layout="wide")
     page = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=i == 0)
                           for i, p in enumerate(PAGES)])
     st.sidebar.markdown("### Model")

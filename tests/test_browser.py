@@ -31,7 +31,6 @@ from browser_helpers import (
     loaded_src,
     pick_model,
     pixels,
-    plot_points,
     wait_idle,
     wait_src,
     wait_src_change,
@@ -349,24 +348,23 @@ def test_interpolate_strip_follows_endpoints_steps_and_method(page, server):
 
 @shows_server_log
 def test_explore_map_draws_and_lasso_selects(page, server):
-    """The 2-D map is drawn (plotly laid out every point and the plot has colour on screen), and a
-    lasso drawn with the mouse selects points whose images then appear."""
+    """The 2-D map is drawn (the WebGL map has laid out every point and has colour on screen), and
+    a lasso drawn with the mouse selects points whose images then appear."""
     open_page(page, server, "explore")
-    plot = page.locator(".js-plotly-plot").first
-    expect(plot.locator(".main-svg").first).to_be_visible(timeout=SLOW)
-    page.wait_for_function("gd => (gd._fullData || []).some(t => t._length > 0)",
-                           arg=plot.element_handle(), polling="raf")
-    assert plot_points(plot) > 100
+    canvas = page.locator(".ll-map canvas").first
+    expect(canvas).to_be_visible(timeout=SLOW)
+    page.wait_for_function("() => Object.values((window.__latentlab || {}).maps || {}).some(m => m.drawn && m.n > 100)",
+                           timeout=SLOW, polling=100)
     wait_idle(page)
-    rgb = pixels(plot.screenshot())
+    rgb = pixels(canvas.screenshot())
     saturated = (rgb.max(-1) - rgb.min(-1)) > 60  # coloured points, not white/grey chrome
     assert saturated.sum() > 500, "the map has no coloured points on screen"
 
-    area = plot.locator(".nsewdrag").first.bounding_box()
+    area = canvas.bounding_box()
     cx, cy, r = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2, 70
     page.mouse.move(cx - r, cy - r)
     page.mouse.down()
-    for dx, dy in ((r, -r), (r, r), (-r, r), (-r, -r)):
+    for dx, dy in ((r, -r), (r, r), (-r, r), (-r, -r + 10)):  # released off the start: a drag, not a click
         page.mouse.move(cx + dx, cy + dy, steps=6)
     page.mouse.up()
     selected = page.get_by_role("heading", name=re.compile(r"^\d+ selected$"))

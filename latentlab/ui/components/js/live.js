@@ -102,12 +102,20 @@ function targetImage(caption) {
 }
 
 function readValues(state) {
+  // The code's values: a slider moved since the last run counts with its thumb's value; the
+  // others with the value the server used (a thumb shows its value snapped to the step grid,
+  // while a slider the user has not touched returns its exact default). null: sliders as first
+  // seen after a run (the baseline).
   const { data } = state;
   if (!state.inputs || state.inputs.some((i) => i && !i.isConnected)) {
     state.inputs = findInputs(data.sliders.map((s) => s.label));
   }
-  // A slider not on the page (e.g. not drawn this run) keeps the value the server used.
-  return data.sliders.map((s, k) => (state.inputs[k] ? Number(state.inputs[k].value) : s.value));
+  const dom = state.inputs.map((i) => (i ? i.value : null));
+  if (state.baseline === null) {
+    state.baseline = dom;
+    return null;
+  }
+  return data.sliders.map((s, k) => (dom[k] !== null && dom[k] !== state.baseline[k] ? Number(dom[k]) : s.value));
 }
 
 function overlay(state, img) {
@@ -173,10 +181,12 @@ function tick(state) {
   const img = targetImage(state.data.target);
   if (!img) return;
   const values = readValues(state);
+  if (values === null) {  // the sliders as first seen after a run: the server's image shows them
+    state.lastKey = state.data.sliders.map((x) => x.value).join(",");
+    return;
+  }
   const key = values.join(",");
-  if (state.lastKey === null) {  // the sliders as first seen: the server's image already shows them
-    state.lastKey = key;
-  } else if (key !== state.lastKey) {  // a slider moved: decode its code (newest values win)
+  if (key !== state.lastKey) {  // a slider moved: decode its code (newest values win)
     state.lastKey = key;
     state.moved = true;
     state.srcAtMove = img.src;
@@ -191,6 +201,7 @@ function tick(state) {
 
 function serverArrived(state, img) {
   state.moved = false;
+  state.baseline = null;  // the committed values are the new starting point
   const [, h, w] = state.data.shape;
   const s = state.status;
   Object.assign(s, { serverValues: state.data.sliders.map((x) => x.value), serverPixels: imagePixels(img, w, h),
@@ -233,12 +244,13 @@ export default function (component) {
     const note = document.createElement("div");
     note.className = "note";
     root.replaceChildren(note);
-    root.__state = { root, note, lastKey: null, status: { frames: 0, serverImages: 0, live: false, decodeMs: [] } };
+    root.__state = { root, note, lastKey: null, baseline: null, status: { frames: 0, serverImages: 0, live: false, decodeMs: [] } };
   }
   const state = root.__state;
   state.data = data;  // new committed values, code and target every rerun
   state.run = (state.run || 0) + 1;
   state.inputs = null;
+  if (!state.moved) state.baseline = null;  // mid-drag, keep the drag's baseline
   REGISTRY.live[data.name] = state.status;
   if (fresh) {
     start(state);
