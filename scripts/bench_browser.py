@@ -3,35 +3,32 @@
 Usage: python scripts/bench_browser.py [--model faces_vae] [--moves 20] [--fresh 3] [--cache DIR]
                                        [--only live,release,maps,edit,explore]
 
-(live) Frames while dragging: the live decoder component (tests/live_app.py, outside the app's
-    pages) for faces_vae and mnist_vae; the first latent slider is pressed and swept across its
-    track and back with Playwright's mouse for 3 s (60 moves/s asked). A requestAnimationFrame
-    loop in the page hashes the canvas every display frame and counts changes while the button
-    is down: distinct frames per second. Also printed: mouse moves actually delivered per second
-    (the ceiling of the count: one decode per move at most) and the in-browser decode time.
-(release) Where the server still decodes: slider release -> image on screen, for the live
-    component with in-browser decoding off (LATENTLAB_LIVE=0) against Streamlit's floor measured
-    in the same run, moves interleaved: a fragment with 4 st.sliders and a trivial st.image
-    (tests/live_app.py?view=floor). Release stamped by a capture-phase pointerup; "on screen" by
-    the next animation frame after the new pixels are drawn (component) or decoded (st.image).
+(live) Frames while dragging: tests/live_app.py (outside the app's pages: st.sliders, the st.image
+    of the server's decode, and the live component over it) for faces_vae and mnist_vae; the
+    first latent slider is pressed and swept across its track and back with Playwright's mouse
+    for 3 s (60 move events/s asked, in hops of 2). A requestAnimationFrame loop in the page
+    hashes the live canvas every display frame and counts changes while the button is down:
+    distinct frames per second. Also printed: pointer moves the page received per second (the
+    ceiling of the count: one decode per move at most) and the in-browser decode time.
+(release) Where the server still decodes: slider release -> new image on screen on the Edit
+    page (faces_vae) with in-browser decoding off (LATENTLAB_LIVE=0), and with it on (the
+    server's copy that replaces the live frame), against Streamlit's floor: a fragment with 4
+    st.sliders and a trivial st.image (tests/live_app.py?view=floor), moves interleaved over the
+    three pages. Release: a capture-phase pointerup; on screen: a MutationObserver sees the
+    "edited …" image's src change, img.decode(), the next animation frame.
 (maps) First map in a fresh app process: a new `streamlit run` and browser context per run,
-    navigation start -> the WebGL map component has drawn all its points (tests/live_app.py's
-    map view with 1,000 and 4,000 points, the zoo's test splits, and with 100,000).
-
-(edit) Edit: slider release -> new image on screen. The first latent slider is dragged with the
-    mouse and released, `--moves` times (alternating towards the track's centre, a slightly
-    different distance each time). Measured inside the page: a capture-phase `pointerup` listener
-    stamps the release; a MutationObserver on the page watches the "edited" image's `src`; when
-    it changes, `img.decode()` waits for the new pixels and the next animation frame stamps
-    "on screen". Both stamps are `performance.now()` of the same page, so no Python polling
-    enters the figure. p50 / p95 / max over the moves; the model is chosen in the sidebar.
+    navigation start -> the WebGL map has drawn all its points (tests/live_app.py's map view
+    with 1,000 and 4,000 points, the zoo's test splits, and with 100,000), with the times the
+    data arrived, the library loaded and WebGL was ready.
+(edit) Edit on its own (the pre-issue figure): slider release -> new image on screen, `--moves`
+    times, same stamps as (release), live decoding on.
 (explore) Explore in a fresh app process: a new `streamlit run` per repeat, a new browser context
-    (empty HTTP cache), Explore's URL opened directly; navigation start -> the first animation
-    frame in which plotly's `.main-svg` exists and its traces have points. Also stamped: the
-    sidebar, the page title, and the st.plotly_chart element (its delta arrived; plotly not yet
-    drawn), to tell the server's share from the browser's. The on-disk latent
-    cache is the app's usual one (or --cache); whether the default model's test latents were
-    already on disk is printed per run, since a cold disk cache adds the dataset build and encode.
+    (empty HTTP cache), Explore's URL opened directly; navigation start -> the map has its points
+    (the WebGL map's own draw stamp; plotly's first frame with laid-out points where the app
+    falls back to plotly). Also stamped: the sidebar, the page title, and the map element (its
+    delta arrived), to tell the server's share from the browser's. The on-disk latent cache is
+    the app's usual one (or --cache); whether the default model's test latents were already on
+    disk is printed per run, since a cold disk cache adds the dataset build and encode.
 
 The machine line (nproc, CPU model, load) is printed first: the figures mean little without it.
 """
@@ -59,7 +56,7 @@ from browser_helpers import (  # noqa: E402
     pick_model,
     wait_idle,
 )
-from live_helpers import ScriptServer, drag, slider_geometry, wait_live, wait_map  # noqa: E402
+from live_helpers import ScriptServer, drag, wait_live, wait_map  # noqa: E402
 
 LOGS = ROOT / "artifacts" / "logs"
 
@@ -90,6 +87,12 @@ INSTRUMENT_MAP = """(() => {
         if (!t.sidebar && document.querySelector('[data-testid=stSidebarNav]')) t.sidebar = now;
         if (!t.title && [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === 'Explore')) t.title = now;
         if (!t.chart && document.querySelector('[data-testid=stPlotlyChart]')) t.chart = now;
+        const maps = Object.values((window.__latentlab || {}).maps || {});
+        const drawn = maps.find(m => m.drawn);
+        if (drawn) {  // the WebGL map: its own stamps (data arrived, library loaded, WebGL ready, drawn)
+            Object.assign(t, {chart: drawn.mounted, library: drawn.library, webgl: drawn.webgl, map: drawn.drawn});
+            return;
+        }
         const gd = document.querySelector('.js-plotly-plot');
         if (gd && gd.querySelector('.main-svg') && (gd._fullData || []).some(d => d._length > 0)) {
             t.map = now;
@@ -220,66 +223,56 @@ def report_fps(r: dict) -> None:
 
 
 # -- (release) server path vs the floor -------------------------------------------------------------
-INSTRUMENT_RELEASE = """() => { window.__release = null;
-    document.addEventListener('pointerup', () => { window.__release = performance.now(); }, true); }"""
-
-
-def nudge(page, x: float, y: float, left: float, right: float, k: int) -> None:
-    """Press at (x, y), move towards the track's centre by 24 + 3k px in 4 steps, release."""
-    direction = 1 if x < (left + right) / 2 else -1
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + direction * (24 + 3 * k), y, steps=4)
-    page.mouse.up()
-
-
-def component_release(page, name: str, k: int) -> float:
-    """One release on the component (live off): ms from pointerup to the server image painted."""
-    before = page.evaluate("(n) => window.__latentlab.live[n].serverImages", name)
-    x, y, left, right = slider_geometry(page, "z0")
-    nudge(page, x, y, left, right, k)
-    page.wait_for_function("([n, b]) => { const s = window.__latentlab.live[n]; return s.serverImages > b && s.serverPainted > s.serverShown - 1; }",
-                           arg=[name, before], timeout=60_000, polling="raf")
+def open_floor(context, url: str):
+    page = context.new_page()
+    page.goto(f"{url}/?view=floor")
+    page.get_by_test_id("stSlider").first.wait_for(timeout=60_000)
     wait_idle(page)
-    return page.evaluate("(n) => window.__latentlab.live[n].serverPainted - window.__release", name)
+    page.evaluate(INSTRUMENT_EDIT)
+    return page
 
 
-def floor_release(page, k: int) -> float:
+def one_release(page, k: int) -> float:
+    """Drag the first slider a little and release; ms from pointerup to the new "edited" image painted."""
     n = page.evaluate("() => window.__bench.shown.length")
     drag_first_slider(page, k)
-    page.wait_for_function("n => window.__bench.shown.length > n", arg=n, timeout=30_000, polling="raf")
+    page.wait_for_function("n => window.__bench.shown.length > n", arg=n, timeout=60_000, polling="raf")
     wait_idle(page)
     return page.evaluate("() => { const B = window.__bench; return B.shown[B.shown.length - 1].painted - B.release; }")
 
 
-def release_vs_floor(browser, cache: Path | None, model: str, moves: int) -> tuple[list[float], list[float]]:
-    off = ScriptServer(LOGS, "streamlit-bench-live-off", cache_dir=cache, env={"LATENTLAB_LIVE": "0"})
-    floor = ScriptServer(LOGS, "streamlit-bench-floor", cache_dir=cache)
+def release_vs_floor(browser, cache: Path | None, model: str, moves: int) -> dict[str, list[float]]:
+    """Edit's release -> server image with live decoding off and on, and the floor, interleaved."""
+    os.environ["LATENTLAB_LIVE"] = "0"  # browser_helpers.Server passes its environment on
     try:
-        off.wait_healthy(timeout=120)
-        floor.wait_healthy(timeout=120)
-        c1, c2 = browser.new_context(viewport=VIEWPORT), browser.new_context(viewport=VIEWPORT)
-        comp, flo = c1.new_page(), c2.new_page()
-        comp.goto(f"{off.url}/?view=dims&model={model}")
-        comp.wait_for_function("() => Object.keys((window.__latentlab || {}).live || {}).some(k => k.startsWith('live_'))",
-                               timeout=300_000, polling=100)
-        name = comp.evaluate("() => Object.keys(window.__latentlab.live).find(k => k.startsWith('live_'))")
-        wait_live(comp, name)
-        comp.evaluate(INSTRUMENT_RELEASE)
-        flo.goto(f"{floor.url}/?view=floor")
-        flo.get_by_test_id("stSlider").first.wait_for(timeout=60_000)
-        wait_idle(flo)
-        flo.evaluate(INSTRUMENT_EDIT)
-        served, floors = [], []
-        for k in range(moves):  # interleaved, so both see the same load
-            served.append(component_release(comp, name, k))
-            floors.append(floor_release(flo, k))
-        c1.close()
-        c2.close()
+        servers = {"off": Server(LOGS, "streamlit-bench-edit-off", cache_dir=cache)}
     finally:
-        off.stop()
-        floor.stop()
-    return served, floors
+        del os.environ["LATENTLAB_LIVE"]
+    servers["on"] = Server(LOGS, "streamlit-bench-edit-on", cache_dir=cache)
+    servers["floor"] = ScriptServer(LOGS, "streamlit-bench-floor", cache_dir=cache)
+    contexts = []
+    try:
+        pages = {}
+        for label, server in servers.items():
+            server.wait_healthy(timeout=120)
+            contexts.append(browser.new_context(viewport=VIEWPORT))
+            if label == "floor":
+                pages[label] = open_floor(contexts[-1], server.url)
+                continue
+            page = pages[label] = contexts[-1].new_page()
+            page.goto(f"{server.url}/edit")
+            pick_model(page, model)
+            page.evaluate(INSTRUMENT_EDIT)
+        times = {label: [] for label in pages}
+        for k in range(moves):  # interleaved, so all three see the same load
+            for label, page in pages.items():
+                times[label].append(one_release(page, k))
+    finally:
+        for c in contexts:
+            c.close()
+        for server in servers.values():
+            server.stop()
+    return times
 
 
 # -- (maps) first map in a fresh process --------------------------------------------------------------
@@ -324,14 +317,20 @@ def main() -> None:
                 server.stop()
             print(f"    load after: {load()}", flush=True)
         if "release" in only:
-            served, floors = release_vs_floor(browser, args.cache, args.model, args.moves)
-            print(f"(release) server path, {args.model}, slider release -> image on screen over {len(served)} "
-                  f"interleaved moves (load after: {load()})")
-            for label, v in (("live component, server decode", served), ("floor: 4 st.sliders + st.image", floors)):
-                print(f"    {label:31s} p50 {statistics.median(v):6.0f} ms   p95 {percentile(v, 95):6.0f} ms   "
+            times = release_vs_floor(browser, args.cache, args.model, args.moves)
+            print(f"(release) slider release -> image on screen, {args.moves} interleaved moves each "
+                  f"(load after: {load()})")
+            names = {"off": f"Edit, {args.model}, live off (server decodes)",
+                     "on": f"Edit, {args.model}, live on: server image", "floor": "floor: 4 st.sliders + st.image"}
+            for label, v in times.items():
+                print(f"    {names[label]:42s} p50 {statistics.median(v):6.0f} ms   p95 {percentile(v, 95):6.0f} ms   "
                       f"max {max(v):6.0f} ms")
-            print(f"    ratio p50 {statistics.median(served) / statistics.median(floors):.2f}x, "
-                  f"p95 {percentile(served, 95) / percentile(floors, 95):.2f}x the floor", flush=True)
+            floor = times["floor"]
+            for label in ("off", "on"):
+                print(f"    {label}: p50 {statistics.median(times[label]) / statistics.median(floor):.2f}x, "
+                      f"p95 {percentile(times[label], 95) / percentile(floor, 95):.2f}x the floor")
+            print("    (live on, the last live frame is already on screen at release; this is the server's copy)",
+                  flush=True)
         if "maps" in only:
             print(f"(maps) first map in a fresh app process, navigation start -> all points drawn, {args.fresh} runs each")
             for n in (1000, 4000, 100_000):
@@ -386,7 +385,9 @@ def explore_section(browser, args) -> None:
 def report_fresh(run: int, r: dict) -> None:
     at = {k: f"{r[k] / 1000:.2f} s" if r.get(k) is not None else "?" for k in ("sidebar", "title", "chart")}
     print(f"    run {run}: {r['map'] / 1000:5.2f} s to the map ({r['model']}; sidebar at {at['sidebar']}, "
-          f"page title {at['title']}, chart element {at['chart']}; server healthy {r['healthy']:.1f} s "
+          f"page title {at['title']}, map data {at['chart']}"
+          + (f", library {r['library'] / 1000:.2f} s, WebGL {r['webgl'] / 1000:.2f} s" if r.get("webgl") else "")
+          + f"; server healthy {r['healthy']:.1f} s "
           f"after launch; its test latents already on disk: {'yes' if r['warm'] else 'no'})", flush=True)
 
 
