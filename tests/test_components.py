@@ -77,3 +77,31 @@ def test_live_can_be_turned_off(monkeypatch):
     model = type("M", (), {"info": type("I", (), {"hash": "ab" * 8})()})()
     monkeypatch.setenv("LATENTLAB_LIVE", "0")
     assert "LATENTLAB_LIVE=0" in live_reason(model)
+
+
+def test_decoder_route_serves_known_exports_only(tmp_path, monkeypatch):
+    """/latentlab/decoder/<hash>.onnx: 404 for an unknown or malformed hash, the file (cached for
+    good: the name is the content hash) once its export is done, 500 with the reason if it failed."""
+    import asyncio
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from latentlab import export
+
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path))
+    (tmp_path / "onnx").mkdir()
+    (tmp_path / "onnx" / f"{'ab' * 8}.onnx").write_bytes(b"onnx bytes")
+    failed: Future = Future()
+    failed.set_exception(export.ExportError("does not match torch"))
+    monkeypatch.setitem(export._JOBS, "cd" * 8, failed)
+
+    def get(name: str):
+        return asyncio.run(assets._decoder(SimpleNamespace(path_params={"name": name})))
+
+    assert get(f"{'ef' * 8}.onnx").status_code == 404
+    assert get("..%2F..%2Fetc.onnx").status_code == 404
+    assert get(f"{'ab' * 8}.txt").status_code == 404
+    ok = get(f"{'ab' * 8}.onnx")
+    assert ok.status_code == 200 and "immutable" in ok.headers["cache-control"]
+    bad = get(f"{'cd' * 8}.onnx")
+    assert bad.status_code == 500 and b"does not match torch" in bad.body
