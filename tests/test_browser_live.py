@@ -211,7 +211,11 @@ def test_big_map_selects_the_right_rows(page, server):
     centre = np.array([box["width"] / 2, box["height"] / 2])
     near = np.argsort(np.linalg.norm(pos - centre, axis=1))[:4000]
     alone = next(i for i in near if np.sort(np.linalg.norm(pos[near] - pos[i], axis=1))[1] > 6)
-    page.mouse.click(box["x"] + pos[alone, 0], box["y"] + pos[alone, 1])
+    page.mouse.move(box["x"] + pos[alone, 0], box["y"] + pos[alone, 1])
+    # as a person does: the point is under the pointer (its hover label shows) before the click
+    expect(page.locator(".ll-map .tip")).to_contain_text(f"sample #{rows[alone]} ")
+    page.mouse.down()
+    page.mouse.up()
     wait_selected(page, 1)
     assert selected_rows(page, name) == [int(rows[alone])]
 
