@@ -28,8 +28,7 @@ def fitted_map(model, method: str, split: str):
     """The map from the cache; UMAP/t-SNE are fitted only behind an explicit button."""
     label = next(k for k, v in res.MAP_METHODS.items() if v == method)
     if res.map_is_cached(model, method, split) or st.session_state.get(f"fit_{method}_{split}"):
-        with st.spinner(f"Fitting {label} on the {split} codes (once per checkpoint)…"):
-            return res.get_map(model, method, split)
+        return res.get_map(model, method, split)
     st.info(f"No precomputed {label} map for this checkpoint's {split} split. Fitting one takes "
             "from a few seconds to a minute on a CPU; PCA is instant.")
     if st.button(f"Fit {label} now", key=f"fit_button_{method}"):
