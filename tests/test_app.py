@@ -367,3 +367,15 @@ def test_a_split_not_yet_encoded_is_encoded_in_the_background(tmp_path, monkeypa
     assert_clean(at)
     assert at.get("plotly_chart"), "the train map is drawn after the background encode"
     assert list(tmp_path.rglob("*latents-train.npz")), "the child wrote the train latents to the cache"
+
+
+def test_glossary_defines_every_metric_the_tables_show_and_filters():
+    from latentlab.ui.glossary import TERMS
+    from latentlab.ui.widgets import METRICS
+
+    assert all(help_ in TERMS.values() for _, _, help_ in METRICS.values())
+    name, dataset = checkpoint_of("pca")
+    at = open_app(name, dataset, "glossary", term="KL")
+    assert_clean(at)
+    shown = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert shown and all("KL" in s for s in shown) and any(s.startswith("**KL**") for s in shown)
