@@ -52,9 +52,8 @@ def load_model(name: str) -> LatentModel:
 
 def current_model() -> LatentModel:
     """The checkpoint chosen in the sidebar; stops the page with a message if it cannot load."""
+    runtime.run_through_app()
     name = st.session_state.get("model_name")
-    if not name and runtime.declare_explicit_navigation():
-        st.rerun()  # this page ran without app.py (see runtime): run app.py, which runs this page
     if not name:
         st.info("No checkpoint in `checkpoints/` yet: train one with `python -m latentlab train`.")
         st.stop()

@@ -30,3 +30,12 @@ def declare_explicit_navigation() -> bool:
     guessed = bool(PagesManager.uses_pages_directory)
     PagesManager.uses_pages_directory = False
     return guessed
+
+
+def run_through_app() -> None:
+    """Called first by every page (via page_header and current_model): if this page ran alone,
+    without app.py (see declare_explicit_navigation), rerun so that app.py runs it."""
+    import streamlit as st
+
+    if declare_explicit_navigation():
+        st.rerun()

@@ -16,7 +16,7 @@ from latentlab import LatentlabError
 from latentlab.replay import ViewState
 from latentlab.sample import SampleRef
 from latentlab.ui import resources as res
-from latentlab.ui import state
+from latentlab.ui import runtime, state
 from latentlab.ui.glossary import TERMS
 
 LARGE = 256  # px of the main image on Edit / Upload
@@ -44,6 +44,7 @@ def metric_columns() -> dict:
 
 
 def page_header(title: str, caption: str) -> None:
+    runtime.run_through_app()
     st.title(title)
     st.caption(caption)
 
