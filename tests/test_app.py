@@ -377,5 +377,5 @@ def test_glossary_defines_every_metric_the_tables_show_and_filters():
     name, dataset = checkpoint_of("pca")
     at = open_app(name, dataset, "glossary", term="KL")
     assert_clean(at)
-    shown = [m.value for m in at.markdown if m.value.startswith("**")]
+    shown = [m.value for m in at.main.markdown if m.value.startswith("**")]
     assert shown and all("KL" in s for s in shown) and any(s.startswith("**KL**") for s in shown)
