@@ -66,9 +66,9 @@ def examples(models, x: torch.Tensor, ctx, ds: str, n_images: int = 2) -> str:
         panels = [("original", original), (f"codec {len(data)} B\n{_score(decoded, original)}", decoded)]
         for fmt in ("JPEG", "WEBP"):
             match = baselines.at_most(baselines.ladder(original, fmt), len(data))
-            name = "WebP" if fmt == "WEBP" else fmt
-            title = f"{name} q={match.quality} {match.n_bytes} B\n{_score(match.image, original)}" if match \
-                else f"no {name} ≤ {len(data)} B"
+            label = "WebP" if fmt == "WEBP" else fmt
+            title = f"{label} q={match.quality} {match.n_bytes} B\n{_score(match.image, original)}" if match \
+                else f"no {label} ≤ {len(data)} B"
             panels.append((title, match.image if match else None))
         for ax, (title, image) in zip(axrow, panels):
             _show(ax, image, original.shape)
