@@ -151,6 +151,7 @@ def test_codec_is_a_registered_family_with_the_uniform_surface(model):
     z = model.encode(x)
     assert z.shape == (2, model.latent_dim) and model.decode(z).shape == x.shape
     assert torch.equal(model.reconstruct(x[:1])[0], coder.quantised_reconstruction(model, x[0]))
+    assert torch.equal(model.decode(model.encode(x)), model.reconstruct(x))  # as for every family
 
 
 @pytest.mark.parametrize("args", [dict(latent_dim=65), dict(steps=[0.5, 2.0]), dict(stages=5),

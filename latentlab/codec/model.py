@@ -22,9 +22,8 @@ The integer frequency tables the coder uses are computed once after training and
 weights, so bytes written on one machine decode on another (floating-point tables recomputed
 elsewhere could differ in the last bit and derail the decoder).
 
-The uniform model surface: `encode(x)` is the continuous latent flattened to `[N, d]`
-(d = M·h·w), `decode(z)` its synthesis, `reconstruct(x)` the quantised reconstruction at Δ = 1
-(what the codec delivers). `prior` is None: the factorized density is a coding model, and
+The uniform model surface: `encode(x)` is the quantised latent at Δ = 1 flattened to `[N, d]`
+(d = M·h·w), `decode(z)` its synthesis, so `reconstruct(x)` is what the codec delivers. `prior` is None: the factorized density is a coding model, and
 samples from it are texture noise, not images.
 """
 
@@ -96,14 +95,13 @@ class Codec(LatentModel):
 
     # -- the uniform surface ------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.analysis(x).flatten(1)
+        """The code the codec transmits at Δ = 1 (rounded, clipped to the tables), `[N, d]`, so
+        that `decode(encode(x))` is `reconstruct(x)` as for every other family."""
+        s = self.default_step
+        return self.dequantise(self.quantise(self.analysis(x), s), s).flatten(1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.synthesise(z.view(-1, self.channels, *self.grid))
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.synthesise(self.dequantise(self.quantise(self.analysis(x), self.default_step),
-                                               self.default_step))
 
     def synthesise(self, y_hat: torch.Tensor) -> torch.Tensor:
         """Latents `[N, M, h, w]` -> images `[N, C, 2^s h, 2^s w]` in [0, 1]."""
