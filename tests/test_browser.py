@@ -360,7 +360,7 @@ def test_explore_map_draws_and_lasso_selects(page, server):
     saturated = (rgb.max(-1) - rgb.min(-1)) > 60  # coloured points, not white/grey chrome
     assert saturated.sum() > 500, "the map has no coloured points on screen"
 
-    area = canvas.bounding_box()
+    area = canvas.bounding_box()  # the WebGL map's default mode is lasso
     cx, cy, r = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2, 70
     page.mouse.move(cx - r, cy - r)
     page.mouse.down()
@@ -372,6 +372,34 @@ def test_explore_map_draws_and_lasso_selects(page, server):
     assert int(selected.inner_text().split()[0]) > 0
     loaded_src(page, "^originals$")
     loaded_src(page, "^reconstructions$")
+    assert_no_error(page)
+
+
+@shows_server_log
+def test_explore_single_click_selects_the_clicked_point(page, server):
+    """In the map's default (lasso) mode, one click on a point selects that point: the page
+    shows "1 selected" and its sample number matches the point's own row index."""
+    open_page(page, server, "explore")
+    expect(page.locator(".ll-map canvas").first).to_be_visible(timeout=SLOW)
+    page.wait_for_function("() => Object.values((window.__latentlab || {}).maps || {}).some(m => m.drawn)",
+                           timeout=SLOW, polling=100)
+    wait_idle(page)
+    # screen position and row index of one point, read from the drawn plot itself
+    target = page.evaluate("""() => {
+        const m = Object.values(window.__latentlab.maps).find(m => m.drawn), i = Math.floor(m.n / 2);
+        const [x, y] = m.plot.getScreenPosition(i), box = m.plot.get('canvas').getBoundingClientRect();
+        return {x: box.left + x, y: box.top + y, row: m.rows[i]};
+    }""")
+    page.mouse.move(target["x"], target["y"])
+    expect(page.locator(".ll-map .tip")).to_contain_text("sample #")  # the pointer is on a point
+    row = int(re.search(r"sample #(\d+)", page.locator(".ll-map .tip").inner_text()).group(1))
+    page.mouse.down()
+    page.mouse.up()
+    selected = page.get_by_role("heading", name=re.compile(r"^\d+ selected$"))
+    expect(selected).to_be_visible()
+    assert selected.inner_text() == "1 selected"
+    assert page.evaluate("() => Object.values(window.__latentlab.maps).find(m => m.drawn).selection") == [row]
+    expect(page.get_by_text(f"Samples: #{row} ")).to_be_visible()
     assert_no_error(page)
 
 

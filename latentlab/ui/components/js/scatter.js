@@ -105,7 +105,9 @@ async function create(state, root) {
     { zDataType: data.continuous ? "continuous" : "categorical" });
   state.status.drawn = performance.now();
   state.status.n = n;
+  // For tests: the plot and each drawn point's row (not enumerable: status stays serialisable)
   Object.defineProperty(state.status, "plot", { value: state.plot, enumerable: false, configurable: true });
+  Object.defineProperty(state.status, "rows", { value: state.rows, enumerable: false, configurable: true });
 }
 
 function report(state, rows) {
