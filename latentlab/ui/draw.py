@@ -1,8 +1,5 @@
-"""Rendering helpers: tensors -> PNG bytes, codes -> plotly figures. No Streamlit, no models.
-
-Images are `[C, H, W]` or `[N, C, H, W]` floats in [0, 1]; the tiny 28/32/64 px images are
-upscaled with nearest-neighbour so pixels stay crisp. Maps are `xy [N, 2]` embeddings.
-"""
+"""Figures for pages: codes -> plotly maps, reconstruction error -> heat maps. No Streamlit, no
+models (images themselves are rendered by latentlab.render). Maps are `xy [N, 2]` embeddings."""
 
 from __future__ import annotations
 
@@ -13,44 +10,10 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 
-from latentlab.latent.interpolate import strip_png, to_pil
-
-LARGE = 256  # px of the main image on Edit / Upload
-TILE = 72  # px of one tile in strips and grids
+from latentlab.render import scale_for
 
 
-def _scale(side: int, px: int) -> int:
-    return max(1, round(px / side))
-
-
-def png(image: torch.Tensor, px: int = LARGE) -> bytes:
-    """One image `[C, H, W]` (or `[1, C, H, W]`) -> PNG bytes about `px` wide."""
-    image = image[0] if image.ndim == 4 else image
-    buf = io.BytesIO()
-    to_pil(image, _scale(image.shape[-1], px)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def strip(images: torch.Tensor, px: int = TILE) -> bytes:
-    """A row of images `[N, C, H, W]` -> PNG with a thin white gap between tiles."""
-    return strip_png(images, scale=_scale(images.shape[-1], px), gap=1)
-
-
-def grid(images: torch.Tensor, ncol: int, px: int = TILE) -> bytes:
-    """Images `[N, C, H, W]` in rows of `ncol` (1 px white gaps) -> PNG."""
-    n, c, h, w = images.shape
-    ncol = max(1, min(ncol, n))
-    nrow = -(-n // ncol)
-    sheet = torch.ones(c, nrow * (h + 1) - 1, ncol * (w + 1) - 1)
-    for k, image in enumerate(images):
-        r, q = divmod(k, ncol)
-        sheet[:, r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = image
-    buf = io.BytesIO()
-    to_pil(sheet, _scale(images.shape[-1], px)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = LARGE) -> tuple[bytes, float]:
+def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = 256) -> tuple[bytes, float]:
     """|x - x̂| averaged over channels as a heat map (magma, 0 = black) and its max."""
     from matplotlib import colormaps
 
@@ -58,7 +21,7 @@ def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = LARGE) -> tuple[by
     top = float(err.max())
     rgb = colormaps["magma"](err / max(top, 1e-6))[..., :3]
     image = Image.fromarray((rgb * 255).astype(np.uint8))
-    s = _scale(err.shape[-1], px)
+    s = scale_for(err.shape[-1], px)
     buf = io.BytesIO()
     image.resize((image.width * s, image.height * s), Image.NEAREST).save(buf, format="PNG")
     return buf.getvalue(), top
