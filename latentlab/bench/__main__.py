@@ -22,14 +22,23 @@ from pathlib import Path
 
 import torch
 
-from latentlab.bench import anomaly, disentangle, likelihood, peer, probes, restoration, throughput
+from latentlab.bench import (
+    anomaly,
+    conditional,
+    disentangle,
+    likelihood,
+    peer,
+    probes,
+    restoration,
+    throughput,
+)
 from latentlab.bench.core import FULL, QUICK, Context, Section, run_section
 from latentlab.bench.report import document, machine_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {
     "disentanglement": disentangle, "anomaly": anomaly, "probes": probes,
-    "restoration": restoration, "likelihood": likelihood, "throughput": throughput, "peer": peer,
+    "restoration": restoration, "likelihood": likelihood, "throughput": throughput, "peer": peer, "conditional": conditional,
 }
 
 
