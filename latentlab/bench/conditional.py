@@ -14,6 +14,7 @@ import torch
 from latentlab.bench.core import Context, Section
 from latentlab.bench.probes import whole_dataset_models
 from latentlab.bench.report import md_table
+from latentlab.errors import ConfigError
 from latentlab.latent import encode_split
 from latentlab.latent.cache import encode_images
 from latentlab.latent.conditional import (
@@ -114,10 +115,16 @@ def _faces(ctx: Context, per: int = 8) -> str:
             rows.append(prior_codes(model, per, ctx.settings.seed))
         rows.append(decode_codes(model, CodeDensity(10).fit(z).sample(per, ctx.settings.seed)))
         sampler = ConditionalGaussian().fit(z, {k: labels[k] for k in ("smiling", "frowning", "glasses")})
-        rows += [decode_codes(model, sampler.sample(r, per, i)) for i, r in enumerate(FACE_REQUESTS)]
+        shown = []
+        for i, request in enumerate(FACE_REQUESTS):
+            try:
+                rows.append(decode_codes(model, sampler.sample(request, per, i)))
+                shown.append(str(request))
+            except ConfigError as exc:  # too few matching training faces (a small dataset)
+                shown.append(f"not drawn: {exc}")
         link = ctx.save_grid(torch.cat(rows), per, f"conditional_{name}.png")
-        first = "prior N(0, I), then " if model.has_prior else ""
+        first = f"samples of its own prior ({model.prior}), then " if model.has_prior else ""
         lines.append(f"**{name}**, rows: {first}a 10-component Gaussian mixture fitted to the "
-                     f"codes, then " + "; ".join(str(r) for r in FACE_REQUESTS) + f":\n\n![{name}]({link})\n")
+                     f"codes, then " + "; ".join(shown) + f":\n\n![{name}]({link})\n")
     return "\n### Faces\n\n" + "\n".join(lines) if lines else ""
 
