@@ -7,7 +7,7 @@ import torch
 
 from latentlab import LatentlabError, render
 from latentlab.latent import direction_sweep, path
-from latentlab.latent.labels import contrasting_index, is_categorical, label_names, label_text
+from latentlab.latent.labels import colour_names, contrasting_index, is_categorical, label_text
 from latentlab.ui import draw, sidebar, widgets
 from latentlab.ui import resources as res
 
@@ -102,7 +102,7 @@ def main() -> None:
     reconstructions(models, data.x_test[idx])
     interpolations(models, data.x_test[a:a + 1], data.x_test[b:b + 1], 8)
     attribute_edits(models, data, data.x_test[a:a + 1])
-    labels = label_names(res.latents(model).labels)
+    labels = colour_names(res.latents(model).labels)
     if labels:
         maps(models, st.selectbox("Colour maps by", labels, key="compare_colour", bind="query-params"))
 

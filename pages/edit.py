@@ -22,13 +22,20 @@ def dim_sliders(z0: np.ndarray, order, score, score_name: str, ranges) -> np.nda
     def slider(col, d: int) -> None:
         lo, hi = min(ranges[d, 0], z0[d]), max(ranges[d, 1], z0[d])
         z[d] = col.slider(f"z{d}", float(lo), float(hi), float(z0[d]), step=float(hi - lo) / 200,
-                          format="%.2f", key=f"z{d}", bind="query-params", help=f"{score_name} {score[d]:.3g}")
+                          format="%.2f", key=f"z{d}", bind="query-params", help=_dim_help(score_name, score[d]))
 
     _two_columns(order[:TOP_DIMS], slider)
     if len(order) > TOP_DIMS:
         with st.expander(f"{len(order) - TOP_DIMS} less important dimensions"):
             _two_columns(order[TOP_DIMS:], slider)
     return z
+
+
+def _dim_help(score_name: str, value: float) -> str:
+    if score_name == "KL":
+        return (f"Mean KL {value:.2f} nats: how much information this dimension carries about an image "
+                "(≈ 0: unused, decodes to nothing).")
+    return f"Variance of the test codes along this dimension: {value:.3g} (larger: more of the data's spread)."
 
 
 def _two_columns(items, draw_one) -> None:
@@ -93,7 +100,9 @@ def follow_sample(model, picked: widgets.Picked) -> None:
 def editor(model, data, picked: widgets.Picked, order, score, score_name: str, ranges, recon) -> None:
     """Sliders -> decode -> image. A fragment: moving a slider reruns only this block."""
     left, right = st.columns([3, 2], gap="large")
-    with left:
+    # The sliders scroll inside a box of fixed height, so on a 1366×768 screen the edited image
+    # beside them stays in view while they move.
+    with left, st.container(height=380, border=False):
         tab_dims, tab_attr = st.tabs(["Latent dimensions", "Attribute directions"])
         with tab_dims:
             st.caption(f"Ordered by importance ({'mean posterior KL' if score_name == 'KL' else 'variance of the codes'}); "

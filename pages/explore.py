@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from latentlab import render
-from latentlab.latent.labels import is_categorical, label_names, label_text
+from latentlab.latent.labels import colour_names, is_categorical, label_text
 from latentlab.sample import SampleRef
 from latentlab.ui import draw, state, widgets
 from latentlab.ui import resources as res
@@ -18,7 +18,7 @@ ERROR = "reconstruction error"
 def map_controls(lat) -> tuple[str, str, str]:
     c1, c2, c3 = st.columns([2, 3, 1])
     method = c1.radio("Projection", list(res.MAP_METHODS), horizontal=True, key="map", bind="query-params")
-    options = [*label_names(lat.labels), ERROR]
+    options = [*colour_names(lat.labels), ERROR]
     colour = c2.selectbox("Colour by", options, key="colour", bind="query-params")
     split = c3.radio("Split", ["test", "train"], horizontal=True, key="split", bind="query-params")
     return res.MAP_METHODS[method], colour, split
@@ -28,8 +28,7 @@ def fitted_map(model, method: str, split: str):
     """The map from the cache; UMAP/t-SNE are fitted only behind an explicit button."""
     label = next(k for k, v in res.MAP_METHODS.items() if v == method)
     if res.map_is_cached(model, method, split) or st.session_state.get(f"fit_{method}_{split}"):
-        with st.spinner(f"Fitting {label} on the {split} codes (once per checkpoint)…"):
-            return res.get_map(model, method, split)
+        return res.get_map(model, method, split)
     st.info(f"No precomputed {label} map for this checkpoint's {split} split. Fitting one takes "
             "from a few seconds to a minute on a CPU; PCA is instant.")
     if st.button(f"Fit {label} now", key=f"fit_button_{method}"):
@@ -119,7 +118,7 @@ def main() -> None:
     model = res.current_model()
     widgets.page_header("Explore", f"Every {model.info.dataset['name']} sample as one point: its "
                         f"{model.latent_dim}-number code projected to 2-D. Nearby points have similar codes. "
-                        "Click, box or lasso points to see them (double-click clears).")
+                        "Click a point to see it, or pick the toolbar's lasso or box to select many (double-click clears).")
     method, colour, split = map_controls(res.latents(model))
     lat = res.latents(model, split)
     _, xy = fitted_map(model, method, split)

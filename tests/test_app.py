@@ -347,3 +347,35 @@ def test_a_handed_over_code_opens_on_edit():
     assert_clean(at)
     assert image_with(at, f"edited a {d}-d code")
     assert at.radio(key="sample_src").value == "Handed-over code"
+
+
+def test_a_split_not_yet_encoded_is_encoded_in_the_background(tmp_path, monkeypatch):
+    """Explore on the train split of a checkpoint whose train latents are not cached: the page
+    shows progress (or is already done), never blocks, and draws the map once the task is done."""
+    import time
+
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path))
+    name, dataset = checkpoint_of("pca")
+    at = open_app(name, dataset, "explore", split="train")
+    assert at.get("progress") and any(b.label == "Cancel" for b in at.button), "progress and Cancel"
+    assert at.title[0].value == "Explore" and not at.get("plotly_chart")
+    t0 = time.monotonic()
+    while not at.get("plotly_chart") and time.monotonic() - t0 < 120:
+        assert_clean(at)
+        time.sleep(0.5)
+        at.run()
+    assert_clean(at)
+    assert at.get("plotly_chart"), "the train map is drawn after the background encode"
+    assert list(tmp_path.rglob("*latents-train.npz")), "the child wrote the train latents to the cache"
+
+
+def test_glossary_defines_every_metric_the_tables_show_and_filters():
+    from latentlab.ui.glossary import TERMS
+    from latentlab.ui.widgets import METRICS
+
+    assert all(help_ in TERMS.values() for _, _, help_ in METRICS.values())
+    name, dataset = checkpoint_of("pca")
+    at = open_app(name, dataset, "glossary", term="KL")
+    assert_clean(at)
+    shown = [m.value for m in at.main.markdown if m.value.startswith("**")]
+    assert shown and all("KL" in s for s in shown) and any(s.startswith("**KL**") for s in shown)

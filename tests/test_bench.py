@@ -141,7 +141,7 @@ def test_quick_run_writes_every_section(quick_report):
     root = quick_report
     text = (root / "BENCH.md").read_text()
     for module in ("1. Disentanglement", "2. Anomaly", "3. Few-label", "4. Restoration",
-                   "5. Test log-likelihood", "6. Reconstruction vs PCA", "8. Conditional"):
+                   "5. Test log-likelihood", "6. Reconstruction vs PCA", "9. Conditional"):
         assert f"## {module}" in text
     assert "Not run" not in text
     assert "shapes_bvae4" in text  # missing checkpoints are named, not silently dropped

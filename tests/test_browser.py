@@ -362,6 +362,8 @@ def test_explore_map_draws_and_lasso_selects(page, server):
     saturated = (rgb.max(-1) - rgb.min(-1)) > 60  # coloured points, not white/grey chrome
     assert saturated.sum() > 500, "the map has no coloured points on screen"
 
+    plot.hover()
+    plot.locator("[data-val=lasso]").first.click()  # the toolbar's lasso (the default mode is pan)
     area = plot.locator(".nsewdrag").first.bounding_box()
     cx, cy, r = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2, 70
     page.mouse.move(cx - r, cy - r)
@@ -374,6 +376,29 @@ def test_explore_map_draws_and_lasso_selects(page, server):
     assert int(selected.inner_text().split()[0]) > 0
     loaded_src(page, "^originals$")
     loaded_src(page, "^reconstructions$")
+    assert_no_error(page)
+
+
+@shows_server_log
+def test_explore_single_click_selects_the_clicked_point(page, server):
+    """In the map's default (lasso) mode, one click on a point selects that point: the page
+    shows "1 selected" and its sample number matches the point's own row index."""
+    open_page(page, server, "explore")
+    plot = page.locator(".js-plotly-plot").first
+    expect(plot.locator(".main-svg").first).to_be_visible(timeout=SLOW)
+    wait_idle(page)
+    # screen position and row index of one point, read from plotly's own layout
+    target = plot.evaluate("""gd => {
+        const t = gd._fullData.find(t => t._length > 0), L = gd._fullLayout, i = Math.floor(t._length / 2);
+        const box = gd.getBoundingClientRect();
+        return {x: box.left + L.xaxis._offset + L.xaxis.d2p(t.x[i]), y: box.top + L.yaxis._offset + L.yaxis.d2p(t.y[i]),
+                row: Number(t.customdata[i][0])};
+    }""")
+    page.mouse.click(target["x"], target["y"])
+    selected = page.get_by_role("heading", name=re.compile(r"^\d+ selected$"))
+    expect(selected).to_be_visible()
+    assert selected.inner_text() == "1 selected"
+    expect(page.get_by_text(f"Samples: #{target['row']} ")).to_be_visible()
     assert_no_error(page)
 
 

@@ -24,6 +24,7 @@ import torch
 
 from latentlab.bench import (
     anomaly,
+    compression,
     conditional,
     disentangle,
     likelihood,
@@ -38,7 +39,8 @@ from latentlab.bench.report import document, machine_lines
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {
     "disentanglement": disentangle, "anomaly": anomaly, "probes": probes,
-    "restoration": restoration, "likelihood": likelihood, "throughput": throughput, "peer": peer, "conditional": conditional,
+    "restoration": restoration, "likelihood": likelihood, "throughput": throughput, "peer": peer,
+    "compression": compression, "conditional": conditional,
 }
 
 

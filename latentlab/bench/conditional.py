@@ -26,7 +26,7 @@ from latentlab.latent.conditional import (
 )
 from latentlab.zoo import dataset_of
 
-TITLE = "8. Conditional generation with a frozen decoder"
+TITLE = "9. Conditional generation with a frozen decoder"
 TEMPERATURES = (1.0, 0.7)
 FACE_MODELS = ("faces_vae", "faces_ae")  # muddy prior samples; no prior at all (PNGs: ~250 KB each)
 FACE_REQUESTS = [{"smiling": 1}, {"smiling": 0, "frowning": 1}, {"glasses": 1},

@@ -32,6 +32,9 @@ def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = 256) -> tuple[byte
 # scatter spent 0.8 s setting up (software GL) before the first 1,000 points showed, SVG 0.2 s.
 # Beyond it (training splits of 12,000-20,000 codes) WebGL keeps panning and lasso smooth.
 SVG_MAX_POINTS = 5000
+# Categories get distinct hues (Streamlit's theme would start with two blues); 10 colours, then repeat.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
 
 
 def _points(xy, idx, text, name, gl: bool, **marker) -> go.Scatter | go.Scattergl:
@@ -59,15 +62,17 @@ def map_figure(xy: np.ndarray, colour: np.ndarray | None = None, colour_name: st
     if colour is None:
         fig.add_trace(_points(xy, np.arange(n), hover, "samples", gl, color="#9b8fc4"))
     elif categorical:
-        for value in np.unique(colour):
+        for k, value in enumerate(np.unique(colour)):
             idx = np.flatnonzero(colour == value)
-            fig.add_trace(_points(xy, idx, hover, text[idx[0]], gl))
+            fig.add_trace(_points(xy, idx, hover, text[idx[0]], gl, color=PALETTE[k % len(PALETTE)]))
     else:
         fig.add_trace(_points(xy, np.arange(n), hover, colour_name, gl, color=np.asarray(colour, float),
                               colorscale="Viridis", showscale=True,
                               colorbar={"title": {"text": colour_name}, "thickness": 12}))
     fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="lasso",
+        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="pan",
+        # Streamlit turns a click into a selection only outside the lasso/box modes: pan by default,
+        # so one click selects a point; lasso and box are on the toolbar.
         showlegend=show_legend and categorical, legend={"orientation": "h", "y": 1.06, "x": 0,
                                                         "title": {"text": colour_name}},
         xaxis={"showticklabels": False, "title": None, "zeroline": False},

@@ -20,12 +20,12 @@ import latentlab
 from latentlab import LatentlabError
 from latentlab.checkpoint import ZOO_DIR
 from latentlab.datasets import Dataset
-from latentlab.latent.cache import LatentSet, encode_split, find_cached_map, latent_map
+from latentlab.latent.cache import LatentSet, encode_split, find_cached_latents, find_cached_map, latent_map
 from latentlab.latent.labels import attribute_targets
 from latentlab.latent.project import LatentMap
 from latentlab.latent.traverse import rank_dims, sweep_values
 from latentlab.models import LatentModel
-from latentlab.ui import runtime
+from latentlab.ui import runtime, tasks
 
 if TYPE_CHECKING:
     from latentlab.latent.attributes import AttributeDirections
@@ -52,9 +52,8 @@ def load_model(name: str) -> LatentModel:
 
 def current_model() -> LatentModel:
     """The checkpoint chosen in the sidebar; stops the page with a message if it cannot load."""
+    runtime.run_through_app()
     name = st.session_state.get("model_name")
-    if not name and runtime.declare_explicit_navigation():
-        st.rerun()  # this page ran without app.py (see runtime): run app.py, which runs this page
     if not name:
         st.info("No checkpoint in `checkpoints/` yet: train one with `python -m latentlab train`.")
         st.stop()
@@ -72,7 +71,12 @@ def _latents(_model: LatentModel, digest: str, split: str) -> LatentSet:
 
 
 def latents(model: LatentModel, split: str = "test") -> LatentSet:
-    """Codes, per-image reconstruction error and labels of a split, from the on-disk cache."""
+    """Codes, per-image reconstruction error and labels of a split, from the on-disk cache. A split
+    not encoded yet is encoded in a background task (progress, Cancel); the page stops until then."""
+    if find_cached_latents(model, split) is None and not tasks.wait_for(
+            f"encode-{model.info.hash}-{split}", "latentlab.latent.precompute:encode",
+            {"name": model.info.name, "split": split}, f"Encoding the {split} split of {model.info.name}"):
+        st.stop()
     try:
         return _latents(model, model.info.hash, split)
     except LatentlabError as exc:
@@ -91,8 +95,14 @@ def _map(_model: LatentModel, digest: str, method: str, split: str) -> tuple[Lat
 
 
 def get_map(model: LatentModel, method: str = "pca", split: str = "test") -> tuple[LatentMap, np.ndarray]:
-    """(fitted map, embedding [N, 2]): shipped, cached, or fitted once (slow for UMAP/t-SNE).
-    A broken cached map stops the page with a message naming the file."""
+    """(fitted map, embedding [N, 2]): shipped, cached, or fitted once — UMAP/t-SNE in a background
+    task (progress, Cancel; the page stops until it is done). A broken cached map stops the page
+    with a message naming the file."""
+    if not map_is_cached(model, method, split) and not tasks.wait_for(
+            f"map-{model.info.hash}-{method}-{split}", "latentlab.latent.precompute:fit_map",
+            {"name": model.info.name, "method": method, "split": split},
+            f"Fitting {method.upper()} on the {split} codes of {model.info.name}"):
+        st.stop()
     try:
         return _map(model, model.info.hash, method, split)
     except LatentlabError as exc:

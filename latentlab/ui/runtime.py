@@ -30,3 +30,12 @@ def declare_explicit_navigation() -> bool:
     guessed = bool(PagesManager.uses_pages_directory)
     PagesManager.uses_pages_directory = False
     return guessed
+
+
+def run_through_app() -> None:
+    """Called first by every page (via page_header and current_model): if this session has never
+    run app.py and the page ran alone (see declare_explicit_navigation), rerun through app.py."""
+    import streamlit as st
+
+    if "model_name" not in st.session_state and declare_explicit_navigation():
+        st.rerun()

@@ -16,20 +16,18 @@ from latentlab import LatentlabError
 from latentlab.replay import ViewState
 from latentlab.sample import SampleRef
 from latentlab.ui import resources as res
-from latentlab.ui import state
+from latentlab.ui import runtime, state
+from latentlab.ui.glossary import TERMS
 
 LARGE = 256  # px of the main image on Edit / Upload
 TILE = 72  # px of one tile in strips and grids
 
 # Display labels of the test metrics a checkpoint records (training.json "test_metrics" keys).
 METRICS = {
-    "mse": ("test MSE", "%.4f", "Mean squared error per pixel on the held-out test split (lower is better)."),
-    "psnr": ("PSNR (dB)", "%.1f", "Peak signal-to-noise ratio of the test reconstructions: 10·log10(1/MSE). "
-                                  "Higher is better; +3 dB halves the error."),
-    "neg_elbo": ("−ELBO", "%.1f", "Negative evidence lower bound, nats per image (VAEs only): reconstruction "
-                                  "cost plus KL to the prior. Lower is better; an upper bound on −log p(x)."),
-    "active_units": ("active units", "%d", "Latent dimensions whose posterior mean varies across images "
-                                           "(variance > 0.01, Burda et al. 2016); the rest are collapsed."),
+    "mse": ("test MSE", "%.4f", TERMS["test MSE"]),
+    "psnr": ("PSNR (dB)", "%.1f", TERMS["PSNR"]),
+    "neg_elbo": ("−ELBO", "%.1f", TERMS["−ELBO"]),
+    "active_units": ("active units", "%d", TERMS["active units"]),
 }
 
 
@@ -46,6 +44,7 @@ def metric_columns() -> dict:
 
 
 def page_header(title: str, caption: str) -> None:
+    runtime.run_through_app()
     st.title(title)
     st.caption(caption)
 
