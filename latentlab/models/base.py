@@ -104,6 +104,10 @@ class LatentModel(nn.Module):
         """Scalar tensors; "loss" is what gets minimised."""
         raise NotImplementedError
 
+    def prepare_training(self, x_train: torch.Tensor, seed: int = 0) -> None:
+        """Called once by the loop before the optimisers are made (GLO sizes-checks and
+        initialises its per-image codes from the training images `[N, C, H, W]`); a no-op here."""
+
     def make_optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
         return [torch.optim.AdamW(self.parameters(), lr=lr, weight_decay=weight_decay)]
 

@@ -4,11 +4,14 @@ from a file, so a config cannot make the loader build an arbitrary object."""
 from __future__ import annotations
 
 from latentlab.errors import ConfigError
+from latentlab.models.adversarial import VAEGAN, AdversarialAE
 from latentlab.models.autoencoder import VAE, Autoencoder
 from latentlab.models.base import LatentModel
+from latentlab.models.glo import GLO
 from latentlab.models.pca import PCA
 
-FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA}
+FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA, "glo": GLO,
+                                        "aae": AdversarialAE, "vaegan": VAEGAN}
 
 
 def build_model(family: str, **args) -> LatentModel:
