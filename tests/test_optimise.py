@@ -116,3 +116,18 @@ def test_ssim_is_one_for_identical_images_and_falls_with_damage():
     assert torch.allclose(restoration.ssim(mild, x), restoration.ssim(x, mild), atol=1e-6)
     with pytest.raises(ConfigError):
         restoration.ssim(x, x[:, :1])
+
+
+def test_encode_with_progress_reports_only_for_slow_encoders():
+    from latentlab.latent.optimise import encode_with_progress
+    from latentlab.models import build_model
+
+    x = torch.rand(2, 1, 16, 16)
+    seen = []
+    ae = build_model("ae", image_shape=[1, 16, 16], latent_dim=3, width=4).eval()
+    assert torch.equal(encode_with_progress(ae, x, lambda *a: seen.append(a)), ae.encode(x))
+    assert seen == []
+    glo = build_model("glo", image_shape=[1, 16, 16], latent_dim=3, n_codes=8, width=4,
+                      encode_steps=4).eval()
+    z = encode_with_progress(glo, x, lambda *a: seen.append(a))
+    assert z.shape == (2, 3) and [s[0] for s in seen] == [1, 2, 3, 4]

@@ -100,3 +100,13 @@ def _adam_update(z, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8) -> None:
     v.mul_(betas[1]).addcmul_(grad, grad, value=1 - betas[1])
     m_hat, v_hat = m / (1 - betas[0] ** t), v / (1 - betas[1] ** t)
     z.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+
+
+def encode_with_progress(model, x: torch.Tensor, progress: Progress | None = None,
+                         should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
+    """`model.encode(x)` -> codes `[N, d]`, handing `progress` and `should_stop` to a model whose
+    encode is an optimisation (`model.slow_encode`, e.g. GLO); a feed-forward encoder is just
+    called (it takes milliseconds). For a UI: one call, a progress bar only where it means something."""
+    if getattr(model, "slow_encode", False):
+        return model.encode(x, progress=progress, should_stop=should_stop)
+    return model.encode(x)
