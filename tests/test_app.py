@@ -22,7 +22,7 @@ AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["home", "explore", "edit", "interpolate", "upload", "compare"]
-FAMILIES = ["ae", "vae", "pca"]
+FAMILIES = ["ae", "vae", "pca", "glo", "aae", "vaegan"]
 DATASET_PREFERENCE = ("mnist", "shapes", "faces")  # cheapest dataset first: faces take seconds to build
 
 
