@@ -133,7 +133,8 @@ def _list(args) -> int:
 
 
 def _reconstruct(args) -> int:
-    from latentlab.zoo import reconstruction_grid, save_png
+    from latentlab.render import save_png
+    from latentlab.zoo import reconstruction_grid
 
     grid = reconstruction_grid(checkpoint_ref(args.checkpoint), n=args.n, seed=args.seed)
     save_png(grid, args.out)
@@ -142,7 +143,8 @@ def _reconstruct(args) -> int:
 
 
 def _sample(args) -> int:
-    from latentlab.zoo import sample_grid, save_png
+    from latentlab.render import save_png
+    from latentlab.zoo import sample_grid
 
     grid = sample_grid(checkpoint_ref(args.checkpoint), n=args.n, seed=args.seed)
     save_png(grid, args.out)

@@ -89,16 +89,13 @@ class Context:
     def save_grid(self, images, nrow: int, filename: str, scale: int = 2) -> str:
         """Tile images `[N, C, H, W]` in [0, 1] into rows of `nrow`, enlarge by `scale` (nearest
         neighbour: pixels stay sharp), write docs/<filename>; returns the markdown link."""
-        from torchvision.utils import make_grid
-
-        from latentlab.zoo import save_png
+        from latentlab import render
 
         if images.shape[-1] >= 64:  # already legible; enlarging noisy colour images bloats the PNG
             scale = 1
-        grid = make_grid(images.clamp(0, 1), nrow=nrow, padding=2, pad_value=0.5)
-        grid = grid.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
+        grid = render.tile(images.clamp(0, 1), ncol=nrow, gap=2, fill=0.5)
         path, link = self.image(filename)
-        save_png(grid, path)
+        render.save_png(render.png(grid, px=grid.shape[-1] * scale), path)
         return link
 
 
