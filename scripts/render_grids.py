@@ -21,14 +21,15 @@ import torch  # noqa: E402
 from latentlab.checkpoint import load  # noqa: E402
 from latentlab.cli import checkpoint_ref  # noqa: E402
 from latentlab.latent import interpolate  # noqa: E402
-from latentlab.zoo import _grid, dataset_of, reconstruction_grid, sample_grid, save_png  # noqa: E402
+from latentlab.render import save_png, tile  # noqa: E402
+from latentlab.zoo import dataset_of, reconstruction_grid, sample_grid  # noqa: E402
 
 
 def interpolation_grid(model, pairs: int = 6, steps: int = 10, seed: int = 0) -> torch.Tensor:
     x = dataset_of(model).x_test
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[: 2 * pairs]
     rows = [interpolate(model, x[idx[2 * k]], x[idx[2 * k + 1]], steps) for k in range(pairs)]
-    return _grid(torch.cat(rows), steps)
+    return tile(torch.cat(rows), ncol=steps, gap=2, fill=0.5)
 
 
 def main() -> None:
