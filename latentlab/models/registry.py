@@ -3,6 +3,7 @@ from a file, so a config cannot make the loader build an arbitrary object."""
 
 from __future__ import annotations
 
+from latentlab.codec.model import Codec  # Ballé et al. 2017 learned codec (issue 13)
 from latentlab.errors import ConfigError
 from latentlab.models.adversarial import VAEGAN, AdversarialAE
 from latentlab.models.autoencoder import VAE, Autoencoder
@@ -10,8 +11,8 @@ from latentlab.models.base import LatentModel
 from latentlab.models.glo import GLO
 from latentlab.models.pca import PCA
 
-FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA, "glo": GLO,
-                                        "aae": AdversarialAE, "vaegan": VAEGAN}
+FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA, "codec": Codec,
+                                        "glo": GLO, "aae": AdversarialAE, "vaegan": VAEGAN}
 
 
 def build_model(family: str, **args) -> LatentModel:
