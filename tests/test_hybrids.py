@@ -56,11 +56,11 @@ def test_glo_encode_finds_an_image_the_decoder_can_draw():
 def test_glo_encode_reports_progress_and_can_be_cancelled(tiny_data):
     model = glo(encode_steps=12).eval()
     seen = []
-    model.encode(tiny_data.x_test[:2], progress=lambda t, n, loss: seen.append(t))
-    assert seen == list(range(1, 13))
+    model.encode(tiny_data.x_test[:2], progress=lambda f, message: seen.append(f))
+    assert seen == pytest.approx([t / 12 for t in range(1, 13)])
     with pytest.raises(OptimisationCancelled):
         model.encode(tiny_data.x_test[:2], should_stop=lambda: len(seen) > 14,
-                     progress=lambda t, n, loss: seen.append(t))
+                     progress=lambda f, message: seen.append(f))
 
 
 def test_glo_step_moves_the_decoder_and_only_the_batch_codes(tiny_data):

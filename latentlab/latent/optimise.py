@@ -26,7 +26,7 @@ import torch
 from latentlab.errors import ConfigError, LatentlabError
 
 Loss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-Progress = Callable[[int, int, float], None]  # (step done, total steps, mean loss per image)
+Progress = Callable[[float, str], None]  # (fraction done, message), as latentlab.latent.cache
 
 
 class OptimisationCancelled(LatentlabError):
@@ -52,7 +52,8 @@ def encode_by_optimisation(decode: Callable[[torch.Tensor], torch.Tensor], x: to
     """argmin_z loss(decode(z), x, observed) + prior_weight |z|², by Adam from `z0`; codes `[N, d]`.
 
     `project` maps codes back onto their constraint set after every step (GLO: the unit sphere).
-    `progress(step, steps, loss)` is called after each step; `should_stop()` is polled before
+    `progress(fraction, message)` is called after each step (the message gives the step and the
+    mean loss per image); `should_stop()` is polled before
     each step and, when it returns True, `OptimisationCancelled` is raised carrying the codes so
     far. `seed` seeds torch's RNG inside a forked RNG state, for decoders with random layers.
     """
@@ -76,7 +77,7 @@ def encode_by_optimisation(decode: Callable[[torch.Tensor], torch.Tensor], x: to
                 if project is not None:
                     z.copy_(project(z))
             if progress is not None:
-                progress(t, steps, float(per_image.detach().mean()))
+                progress(t / steps, f"step {t}/{steps}, loss {float(per_image.detach().mean()):.4g}")
         return z.detach().clone()
 
 
