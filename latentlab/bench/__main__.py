@@ -27,6 +27,7 @@ from latentlab.bench import (
     compression,
     conditional,
     disentangle,
+    hybrids,
     likelihood,
     peer,
     probes,
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {
     "disentanglement": disentangle, "anomaly": anomaly, "probes": probes,
     "restoration": restoration, "likelihood": likelihood, "throughput": throughput, "peer": peer,
-    "compression": compression, "conditional": conditional,
+    "compression": compression, "conditional": conditional, "hybrids": hybrids,
 }
 
 

@@ -42,6 +42,7 @@ class Settings:
     peer_epochs: int = 30
     peer_k: int = 500
     ours_timing_epochs: int = 2
+    interp_pairs: int = 500  # hybrids: test pairs per dataset for interpolation realism
     bench_train_steps: int = 10  # 0 skips scripts/bench_train.py (its PCA fits take a minute)
     codec_images: int = 100  # test images per dataset in the compression section (a seeded subset)
 
@@ -51,7 +52,7 @@ QUICK = Settings(name="quick", threads=1, metric_samples=300, vote_samples=40, g
                  traversal_steps=5, anomaly_digits=(1, 8), anomaly_epochs=1, anomaly_baseline_epochs=1,
                  probe_labels=(1, 10), probe_seeds=(0,), conditional_samples=8, restore_images=8, restore_steps=5,
                  iwae_k=8, iwae_ks=(1, 8), peer_epochs=1, peer_k=8, ours_timing_epochs=1,
-                 bench_train_steps=0, codec_images=3)
+                 bench_train_steps=0, codec_images=3, interp_pairs=8)
 
 
 @dataclass
