@@ -240,13 +240,14 @@ def test_a_copied_link_reopens_the_same_edit_in_a_fresh_browser(page, server, br
     page.wait_for_function("() => /[?&]z\\d+=/.test(location.search)")  # the slider reached the URL
     wait_idle(page)
     src1, link = loaded_src(page, EDITED), page.url
+    edited = page.request.get(src1).body()  # now: a session's media files go when it reruns
     other = browser.new_context(viewport=VIEWPORT)
     try:
         fresh = other.new_page()
         fresh.goto(link)
         shown = loaded_src(fresh, "^edited test #5$", timeout=SLOW)
         # media ids also encode where an image sits in the page, so compare the bytes themselves
-        assert fresh.request.get(shown).body() == page.request.get(src1).body(), "the same PNG"
+        assert fresh.request.get(shown).body() == edited, "the same PNG"
     finally:
         other.close()
     assert_no_error(page)
