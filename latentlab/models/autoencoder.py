@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 
 from latentlab import losses
@@ -17,9 +19,11 @@ from latentlab.errors import ConfigError
 from latentlab.models.base import Batch, LatentModel, ModelOutput
 from latentlab.models.blocks import build_decoder, build_encoder
 
-NOISES = ("none", "gaussian", "masking", "salt_pepper")
-RECON_LOSSES = ("bce", "mse")
-ARCHS = ("conv", "mlp")
+# Literal types, so a UI can offer the choices (latentlab.jobs reads them from the signature)
+Noise = Literal["none", "gaussian", "masking", "salt_pepper"]
+ReconLoss = Literal["bce", "mse"]
+Arch = Literal["conv", "mlp"]
+NOISES, RECON_LOSSES, ARCHS = get_args(Noise), get_args(ReconLoss), get_args(Arch)
 
 
 def corrupt(x: torch.Tensor, noise: str, level: float, generator=None) -> torch.Tensor:
@@ -45,9 +49,9 @@ class Autoencoder(LatentModel):
     family = "ae"
     n_stats = 1  # encoder outputs per latent dimension
 
-    def __init__(self, image_shape, latent_dim: int, arch: str = "conv", width: int = 32,
-                 recon_loss: str = "bce", l1: float = 0.0, l2: float = 0.0,
-                 noise: str = "none", noise_level: float = 0.0):
+    def __init__(self, image_shape, latent_dim: int, arch: Arch = "conv", width: int = 32,
+                 recon_loss: ReconLoss = "bce", l1: float = 0.0, l2: float = 0.0,
+                 noise: Noise = "none", noise_level: float = 0.0):
         super().__init__(image_shape, latent_dim)
         _check(arch in ARCHS, f"arch must be one of {ARCHS}, got {arch!r}")
         _check(recon_loss in RECON_LOSSES, f"recon_loss must be one of {RECON_LOSSES}, got {recon_loss!r}")
