@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -6,6 +8,12 @@ from latentlab.config import TrainConfig
 from latentlab.datasets import Dataset
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _latentlab_home(tmp_path_factory):
+    """Jobs and user checkpoints of the whole run go to a temporary $LATENTLAB_HOME."""
+    os.environ["LATENTLAB_HOME"] = str(tmp_path_factory.mktemp("latentlab-home"))
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def submit(request: spec.Request, images: list[tuple[str, bytes]] | None = None,
     root = store.jobs_root()
     root.mkdir(parents=True, exist_ok=True)
     spec.check_name(request.name, checkpoint_root())
-    spec.budget(request)
+    spec.check_request(request)
     job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     staging = temp_dir(root, f".{job_id}.")
     try:

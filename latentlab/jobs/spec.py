@@ -144,8 +144,8 @@ def budget(request: Request) -> tuple[int, float | None]:
     return MAX_EPOCHS, float(m)
 
 
-def train_config(request: Request, data_name: str, data_options: dict, n_train: int) -> TrainConfig:
-    """The TrainConfig of a request (ConfigError naming the bad field, or JobError)."""
+def check_request(request: Request) -> None:
+    """The cheap checks (family, its argument names, latent size, budget), before any data loads."""
     from latentlab.models import FAMILIES
 
     if request.family not in FAMILIES:
@@ -158,13 +158,21 @@ def train_config(request: Request, data_name: str, data_options: dict, n_train: 
     if unknown:
         raise JobError(f"family {request.family!r} has no argument(s) {', '.join(sorted(unknown))}; "
                        f"it takes: {', '.join(sorted(known)) or 'none'}")
+    budget(request)
+
+
+def train_config(request: Request, data_name: str, data_options: dict, n_train: int) -> TrainConfig:
+    """The TrainConfig of a request (ConfigError naming the bad field, or JobError)."""
+    from latentlab.models import FAMILIES
+
+    check_request(request)
     args = dict(request.args)
     if "dataset_size" in inspect.signature(FAMILIES[request.family].__init__).parameters:
         args["dataset_size"] = n_train  # e.g. β-TCVAE's minibatch-weighted estimator needs N
     epochs, _ = budget(request)
     base = defaults(request.data, request.family)
     raw = {"name": request.name, "data": {"name": data_name, "options": data_options},
-           "model": {"family": request.family, "latent_dim": d, "args": args},
+           "model": {"family": request.family, "latent_dim": request.latent_dim, "args": args},
            "epochs": epochs, "batch_size": base["batch_size"], "lr": base["lr"], "seed": 0, "threads": 1,
            **request.overrides}
     cfg = TrainConfig.from_dict(raw)
