@@ -51,7 +51,7 @@ class Autoencoder(LatentModel):
 
     def __init__(self, image_shape, latent_dim: int, arch: Arch = "conv", width: int = 32,
                  recon_loss: ReconLoss = "bce", l1: float = 0.0, l2: float = 0.0,
-                 noise: Noise = "none", noise_level: float = 0.0):
+                 noise: Noise = "none", noise_level: float = 0.0, depth: int = 2):
         super().__init__(image_shape, latent_dim)
         _check(arch in ARCHS, f"arch must be one of {ARCHS}, got {arch!r}")
         _check(recon_loss in RECON_LOSSES, f"recon_loss must be one of {RECON_LOSSES}, got {recon_loss!r}")
@@ -59,12 +59,14 @@ class Autoencoder(LatentModel):
         _check(0 <= noise_level <= 1, f"noise_level must be in [0, 1], got {noise_level}")
         _check(latent_dim >= 1 and width >= 1, "latent_dim and width must be positive")
         _check(l1 >= 0 and l2 >= 0, "l1 and l2 must be non-negative")
+        _check(depth == 2 or (arch == "mlp" and 1 <= depth <= 4),
+               f"depth (hidden layers) is 1-4 for arch='mlp' and 2 for conv, got {depth}")
         self.args = dict(image_shape=list(self.image_shape), latent_dim=int(latent_dim), arch=arch,
                          width=int(width), recon_loss=recon_loss, l1=float(l1), l2=float(l2),
-                         noise=noise, noise_level=float(noise_level))
+                         noise=noise, noise_level=float(noise_level), depth=int(depth))
         c, h, _ = self.image_shape
-        self.encoder = build_encoder(arch, c, h, latent_dim * self.n_stats, width)
-        self.decoder = build_decoder(arch, c, h, latent_dim, width)
+        self.encoder = build_encoder(arch, c, h, latent_dim * self.n_stats, width, depth)
+        self.decoder = build_decoder(arch, c, h, latent_dim, width, depth)
 
     def model_args(self) -> dict:
         return dict(self.args)
