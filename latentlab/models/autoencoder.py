@@ -35,11 +35,11 @@ def corrupt(x: torch.Tensor, noise: str, level: float, generator=None) -> torch.
     if noise == "none" or level == 0:
         return x
     if noise == "gaussian":
-        return (x + level * torch.randn(x.shape, generator=generator)).clamp(0, 1)
-    u = torch.rand(x.shape[0], 1, *x.shape[2:], generator=generator).expand_as(x)
+        return (x + level * torch.randn(x.shape, generator=generator).to(x.device)).clamp(0, 1)
+    u = torch.rand(x.shape[0], 1, *x.shape[2:], generator=generator).to(x.device).expand_as(x)
     if noise == "masking":
         return torch.where(u < level, torch.zeros_like(x), x)
-    salt = (torch.rand(x.shape[0], 1, *x.shape[2:], generator=generator) < 0.5).expand_as(x)
+    salt = (torch.rand(x.shape[0], 1, *x.shape[2:], generator=generator) < 0.5).to(x.device).expand_as(x)
     return torch.where(u < level, salt.to(x.dtype), x)
 
 
@@ -129,7 +129,7 @@ class VAE(Autoencoder):
         mu, logvar = self.encode_stats(x)
         z = mu
         if self.training:
-            eps = torch.randn(mu.shape, generator=generator)
+            eps = torch.randn(mu.shape, generator=generator).to(mu.device)  # CPU generator, any device
             z = mu + (0.5 * logvar).exp() * eps
         return ModelOutput(logits=self.decoder(z), z=z, mu=mu, logvar=logvar)
 
@@ -150,7 +150,7 @@ class VAE(Autoencoder):
         gen = torch.Generator().manual_seed(0)
         for chunk in x.split(batch_size):
             mu, logvar = self.encode_stats(chunk)
-            z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=gen)
+            z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=gen).to(mu.device)
             recs.append(_bernoulli_nll(self.decoder(z), chunk))
             kls.append(losses.gaussian_kl_per_dim(mu, logvar))
             mus.append(mu)
