@@ -195,5 +195,8 @@ def _same_device(a: Path, b: Path) -> bool:
 
 
 if __name__ == "__main__":
+    from latentlab.jobs.runner import ensure_runner
+
     final = run_job(Path(sys.argv[1]).resolve())
+    ensure_runner()  # if the runner that started us died meanwhile, the queue goes on anyway
     sys.exit(0 if final == store.COMPLETED else 1)
