@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from safetensors.torch import save_file
 
 import latentlab
 from latentlab import checkpoint
-from latentlab.atomic import temp_dir
+from latentlab.atomic import atomic_dir, recover, remove_dir
 from latentlab.config import TrainConfig
 from latentlab.datasets import Dataset, load_dataset
 from latentlab.errors import ConfigError, DivergedError
@@ -49,7 +48,10 @@ def build_for(cfg: TrainConfig, data: Dataset) -> LatentModel:
 
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progress | None = None,
           resume: bool = False, data: Dataset | None = None, save: bool = True) -> TrainResult:
-    """Train `cfg` and (if `save`) write the checkpoint to `out_dir/cfg.name`."""
+    """Train `cfg` and (if `save`) write the checkpoint to `out_dir/cfg.name`.
+
+    `resume=True` continues from the last saved epoch, or says why it cannot (ConfigError).
+    """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     data = data or load_dataset(cfg.data.name, **cfg.data.options)
@@ -76,7 +78,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progres
         seconds = time.perf_counter() - started
         result.path = checkpoint.save(model, out / cfg.name, {"name": cfg.data.name, "options": cfg.data.options},
                                       _training_record(cfg, history, metrics, seconds, len(data.x_train)))
-        shutil.rmtree(out / f".{cfg.name}.resume", ignore_errors=True)
+        remove_dir(out / f".{cfg.name}.resume")
     return result
 
 
@@ -87,8 +89,8 @@ def _fit(model, cfg: TrainConfig, data: Dataset, state_dir: Path | None, progres
     optimizers = model.make_optimizers(cfg.lr, cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     history, start_epoch = [], 0
-    if resume and state_dir is not None and (state_dir / "state.json").exists():
-        history, start_epoch = _load_state(state_dir, cfg, model, optimizers, gen)
+    if resume:
+        history, start_epoch = _load_state(_resumable(state_dir, cfg), cfg, model, optimizers, gen)
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         t0, running = time.perf_counter(), 0.0
@@ -142,16 +144,21 @@ def _save_state(state_dir: Path, cfg, model, optimizers, gen, history) -> None:
             for key, value in state.items():
                 tensors[f"opt{j}.{pid}.{key}"] = torch.as_tensor(value).detach().clone()
     tensors["rng"] = gen.get_state()
-    state_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_dir(state_dir.parent, f".{state_dir.name}.")
-    try:
+    with atomic_dir(state_dir) as tmp:  # old state or new under the name at every instant
         save_file(tensors, str(tmp / "state.safetensors"))
         meta = {"config": cfg.to_dict(), "epoch": len(history), "history": history, "groups": groups}
         (tmp / "state.json").write_text(json.dumps(meta))
-        checkpoint._swap_in(tmp, state_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def _resumable(state_dir: Path | None, cfg: TrainConfig) -> Path:
+    """The state folder to resume from, or ConfigError saying why there is none (a resume
+    never silently starts again at epoch 1)."""
+    if state_dir is None:
+        raise ConfigError("cannot resume a run that saves nothing (save=False)")
+    if not (state_dir / "state.json").exists() and not recover(state_dir):
+        raise ConfigError(f"cannot resume {cfg.name}: no saved state in {state_dir} (no epoch has "
+                          "finished yet, or the run already completed); start without --resume")
+    return state_dir
 
 
 def _load_state(state_dir: Path, cfg, model, optimizers, gen) -> tuple[list[dict], int]:
