@@ -51,8 +51,12 @@ class CheckpointInfo:
         return self.training.get("test_metrics", {})
 
 
-def save(model: LatentModel, directory: str | Path, dataset: dict, training: dict) -> Path:
-    """Write a checkpoint folder atomically; returns its path. `dataset` is {name, options}."""
+def save(model: LatentModel, directory: str | Path, dataset: dict, training: dict,
+         overwrite: bool = True) -> Path:
+    """Write a checkpoint folder atomically; returns its path. `dataset` is {name, options}.
+
+    overwrite=False: CheckpointError if `directory` exists (checked again at the final rename,
+    so a checkpoint written meanwhile by another run is never replaced)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     config = {
@@ -64,14 +68,26 @@ def save(model: LatentModel, directory: str | Path, dataset: dict, training: dic
         "latentlab_version": latentlab.__version__,
         "torch_version": torch.__version__.split("+")[0],
     }
-    with atomic.atomic_dir(directory) as tmp:
-        tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-        save_file(tensors, str(tmp / "model.safetensors"))
-        _write_json(tmp / "config.json", config)
-        _write_json(tmp / "training.json", training)
-        for f in tmp.iterdir():
-            f.chmod(0o644)  # safetensors writes its file private (0600); a checkpoint is shared
+    check_writable(directory, overwrite)
+    try:
+        with atomic.atomic_dir(directory, exists="replace" if overwrite else "error") as tmp:
+            tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+            save_file(tensors, str(tmp / "model.safetensors"))
+            _write_json(tmp / "config.json", config)
+            _write_json(tmp / "training.json", training)
+            for f in tmp.iterdir():
+                f.chmod(0o644)  # safetensors writes its file private (0600); a checkpoint is shared
+    except FileExistsError:  # another run wrote this name while we trained
+        check_writable(directory, overwrite)
+        raise
     return directory
+
+
+def check_writable(directory: Path, overwrite: bool) -> None:
+    """CheckpointError if a checkpoint `directory` exists and may not be replaced."""
+    if not overwrite and (directory.exists() or atomic.recover(directory)):
+        raise CheckpointError(f"a checkpoint {directory.name!r} already exists in {directory.parent}: "
+                              "pass --overwrite (overwrite=True) to replace it; it was kept")
 
 
 def _write_json(path: Path, obj) -> None:

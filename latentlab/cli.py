@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--config", required=True, help="path to a training config (JSON)")
     t.add_argument("--out", default=None, help="folder to write the checkpoint in (default: checkpoints/)")
     t.add_argument("--resume", action="store_true", help="continue from the last finished epoch")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace an existing checkpoint of the same name (default: refuse, keep it)")
     t.add_argument("--threads", type=int, default=None, help="torch threads (default: config or all)")
     t.set_defaults(run=_train)
     e = sub.add_parser("eval", help="test metrics of a checkpoint")
@@ -66,7 +68,7 @@ def _train(args) -> int:
     if args.threads:
         cfg.threads = args.threads
     bar = _ProgressBar(cfg.name)
-    result = train(cfg, out_dir=args.out, progress=bar, resume=args.resume)
+    result = train(cfg, out_dir=args.out, progress=bar, resume=args.resume, overwrite=args.overwrite)
     bar.close()
     if result.status != "completed":
         print(f"latentlab: training {result.status}: {result.message}; no checkpoint written",

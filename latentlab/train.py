@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 import latentlab
 from latentlab import checkpoint
 from latentlab.atomic import atomic_dir, recover, remove_dir
+from latentlab.collapse import collapse_reason
 from latentlab.config import TrainConfig
 from latentlab.datasets import Dataset, load_dataset
 from latentlab.errors import ConfigError, DivergedError
@@ -32,7 +33,7 @@ Progress = Callable[[dict], None]
 
 @dataclass
 class TrainResult:
-    status: str  # "completed" or "diverged"
+    status: str  # "completed", "diverged" (non-finite loss) or "failed" (collapsed, see message)
     model: LatentModel
     history: list[dict] = field(default_factory=list)
     test_metrics: dict = field(default_factory=dict)
@@ -47,17 +48,23 @@ def build_for(cfg: TrainConfig, data: Dataset) -> LatentModel:
 
 
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progress | None = None,
-          resume: bool = False, data: Dataset | None = None, save: bool = True) -> TrainResult:
+          resume: bool = False, data: Dataset | None = None, save: bool = True,
+          overwrite: bool = False, allow_collapse: bool = False) -> TrainResult:
     """Train `cfg` and (if `save`) write the checkpoint to `out_dir/cfg.name`.
 
-    `resume=True` continues from the last saved epoch, or says why it cannot (ConfigError).
+    An existing checkpoint of that name is replaced only with `overwrite=True` (else
+    CheckpointError, before any training); `resume=True` continues from the last saved epoch or
+    says why it cannot. A collapsed model (latentlab.collapse) ends with status "failed" and
+    writes nothing, unless `allow_collapse` (for smoke tests that only need the files).
     """
+    out = Path(out_dir) if out_dir is not None else checkpoint.ZOO_DIR
+    if save:
+        checkpoint.check_writable(out / cfg.name, overwrite)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     data = data or load_dataset(cfg.data.name, **cfg.data.options)
     torch.manual_seed(cfg.seed)
     model = build_for(cfg, data)
-    out = Path(out_dir) if out_dir is not None else checkpoint.ZOO_DIR
     started = time.perf_counter()
     if model.closed_form:
         model.fit(data.x_train, seed=cfg.seed)
@@ -73,11 +80,17 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progres
         metrics = {k: v for k, v in history[-1].items() if k not in ("epoch", "train_loss", "seconds")}
     else:
         metrics = model.evaluate(data.x_test, cfg.eval_batch_size)
+    reason = None if allow_collapse else collapse_reason(model, data.x_test, cfg.eval_batch_size)
+    if reason:
+        if save:
+            remove_dir(out / f".{cfg.name}.resume")  # a collapsed run is not worth resuming
+        return TrainResult("failed", model, history, metrics, message=reason)
     result = TrainResult("completed", model, history, metrics)
     if save:
         seconds = time.perf_counter() - started
         result.path = checkpoint.save(model, out / cfg.name, {"name": cfg.data.name, "options": cfg.data.options},
-                                      _training_record(cfg, history, metrics, seconds, len(data.x_train)))
+                                      _training_record(cfg, history, metrics, seconds, len(data.x_train)),
+                                      overwrite=overwrite)
         remove_dir(out / f".{cfg.name}.resume")
     return result
 
