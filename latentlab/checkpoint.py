@@ -2,8 +2,9 @@
 
 This is the only loader. Nothing is ever unpickled: tensors come from safetensors, everything
 else from JSON, and the model class is looked up by family name in a fixed registry. Writes are
-atomic: the folder is assembled under a temporary name and swapped in with `os.replace`, so a
-crash mid-save leaves the previous checkpoint (or none), never half of one.
+atomic (latentlab.atomic.atomic_dir): the folder is assembled under a temporary name and
+exchanged with the old one in one rename, so a kill at any moment leaves the previous checkpoint
+or the new one under its name, never half of one and never none.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import latentlab
-from latentlab.atomic import temp_dir
+from latentlab import atomic
 from latentlab.errors import CheckpointError, LatentlabError
 from latentlab.models import LatentModel, build_model
 
@@ -51,8 +51,12 @@ class CheckpointInfo:
         return self.training.get("test_metrics", {})
 
 
-def save(model: LatentModel, directory: str | Path, dataset: dict, training: dict) -> Path:
-    """Write a checkpoint folder atomically; returns its path. `dataset` is {name, options}."""
+def save(model: LatentModel, directory: str | Path, dataset: dict, training: dict,
+         overwrite: bool = True) -> Path:
+    """Write a checkpoint folder atomically; returns its path. `dataset` is {name, options}.
+
+    overwrite=False: CheckpointError if `directory` exists (checked again at the final rename,
+    so a checkpoint written meanwhile by another run is never replaced)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     config = {
@@ -64,46 +68,31 @@ def save(model: LatentModel, directory: str | Path, dataset: dict, training: dic
         "latentlab_version": latentlab.__version__,
         "torch_version": torch.__version__.split("+")[0],
     }
-    tmp = temp_dir(directory.parent, f".{directory.name}.")
+    check_writable(directory, overwrite)
     try:
-        tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-        save_file(tensors, str(tmp / "model.safetensors"))
-        _fsync(tmp / "model.safetensors")
-        _write_json(tmp / "config.json", config)
-        _write_json(tmp / "training.json", training)
-        for f in tmp.iterdir():
-            f.chmod(0o644)  # safetensors writes its file private (0600); a checkpoint is shared
-        _swap_in(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic.atomic_dir(directory, exists="replace" if overwrite else "error") as tmp:
+            tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+            save_file(tensors, str(tmp / "model.safetensors"))
+            _write_json(tmp / "config.json", config)
+            _write_json(tmp / "training.json", training)
+            for f in tmp.iterdir():
+                f.chmod(0o644)  # safetensors writes its file private (0600); a checkpoint is shared
+    except FileExistsError:  # another run wrote this name while we trained
+        check_writable(directory, overwrite)
         raise
     return directory
+
+
+def check_writable(directory: Path, overwrite: bool) -> None:
+    """CheckpointError if a checkpoint `directory` exists and may not be replaced."""
+    if not overwrite and (directory.exists() or atomic.recover(directory)):
+        raise CheckpointError(f"a checkpoint {directory.name!r} already exists in {directory.parent}: "
+                              "pass --overwrite (overwrite=True) to replace it; it was kept")
 
 
 def _write_json(path: Path, obj) -> None:
     with open(path, "w") as fh:
         json.dump(obj, fh, indent=2, allow_nan=False)
-    _fsync(path)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a written file to disk before the folder holding it is swapped into place."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _swap_in(tmp: Path, target: Path) -> None:
-    """Replace `target` by `tmp`; the old folder is moved aside first and removed last."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def resolve(ref: str | os.PathLike) -> tuple[str, Path]:
@@ -130,7 +119,7 @@ def resolve(ref: str | os.PathLike) -> tuple[str, Path]:
 def load(ref: str | os.PathLike) -> LatentModel:
     """Load a checkpoint into an eval-mode model; `model.info` is its CheckpointInfo."""
     name, path = resolve(ref)
-    if not path.is_dir():
+    if not path.is_dir() and not atomic.recover(path):
         raise CheckpointError(f"checkpoint {name!r} not found at {path}")
     config = read_json(path / "config.json")
     training = read_json(path / "training.json") if (path / "training.json").exists() else {}
@@ -230,6 +219,7 @@ def zoo_names() -> list[str]:
     as zoo names: a symlink pointing out of the zoo or an invalid name is not listed."""
     if not ZOO_DIR.is_dir():
         return []
+    atomic.clean_leftovers(ZOO_DIR)  # restores an interrupted swap's old copy, drops stale temps
     return sorted(p.name for p in ZOO_DIR.iterdir()
                   if p.is_dir() and not p.name.startswith(".") and (p / "config.json").exists()
                   and _is_zoo_name(p.name))

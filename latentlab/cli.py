@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--config", required=True, help="path to a training config (JSON)")
     t.add_argument("--out", default=None, help="folder to write the checkpoint in (default: checkpoints/)")
     t.add_argument("--resume", action="store_true", help="continue from the last finished epoch")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace an existing checkpoint of the same name (default: refuse, keep it)")
     t.add_argument("--threads", type=int, default=None, help="torch threads (default: config or all)")
     t.add_argument("--detach", action="store_true", help="queue it as a background job and return "
                    "(see `jobs`); default: run here with a progress bar")
@@ -77,7 +79,7 @@ def _train(args) -> int:
 
     bar = _ProgressBar(cfg.name)
     try:
-        state, message, path = run_train_job(cfg, args.out, args.resume, args.detach, bar)
+        state, message, path = run_train_job(cfg, args.out, args.resume, args.detach, bar, args.overwrite)
     finally:
         bar.close()
     if state != "completed":
@@ -97,7 +99,7 @@ def _train_distributed(cfg, args) -> int:
 
     rank0 = os.environ.get("RANK", "0") == "0"
     bar = _ProgressBar(cfg.name) if rank0 else None
-    result = train(cfg, out_dir=args.out, progress=bar, resume=args.resume)
+    result = train(cfg, out_dir=args.out, progress=bar, resume=args.resume, overwrite=args.overwrite)
     if bar:
         bar.close()
     if result.status != "completed":

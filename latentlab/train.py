@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from safetensors.torch import save_file
 
 import latentlab
 from latentlab import checkpoint, distributed
-from latentlab.atomic import temp_dir
+from latentlab.atomic import atomic_dir, recover, remove_dir
+from latentlab.collapse import collapse_reason
 from latentlab.config import TrainConfig
 from latentlab.datasets import Dataset, load_dataset
 from latentlab.errors import ConfigError, DivergedError
@@ -46,7 +46,7 @@ class Start:
 
 @dataclass
 class TrainResult:
-    status: str  # "completed" or "diverged"
+    status: str  # "completed", "diverged" (non-finite loss) or "failed" (collapsed, see message)
     model: LatentModel
     history: list[dict] = field(default_factory=list)
     test_metrics: dict = field(default_factory=dict)
@@ -58,53 +58,6 @@ def build_for(cfg: TrainConfig, data: Dataset) -> LatentModel:
     """The model a config describes, shaped for the dataset's images."""
     return build_model(cfg.model.family, image_shape=list(data.shape),
                        latent_dim=cfg.model.latent_dim, **cfg.model.args)
-
-
-def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progress | None = None,
-          resume: bool = False, data: Dataset | None = None, save: bool = True,
-          start: Start | None = None) -> TrainResult:
-    """Train `cfg` and (if `save`) write the checkpoint to `out_dir/cfg.name`."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    dist = distributed.setup()
-    try:
-        return _train(cfg, Path(out_dir) if out_dir is not None else checkpoint.ZOO_DIR,
-                      progress if dist.is_main else None, resume, data, save, start, dist)
-    finally:
-        distributed.teardown(dist)
-
-
-def _train(cfg, out: Path, progress, resume, data, save, start, dist) -> TrainResult:
-    data = data or load_dataset(cfg.data.name, **cfg.data.options)
-    torch.manual_seed(cfg.seed)
-    model = build_for(cfg, data)
-    if start is not None:
-        model.load_state_dict(start.weights)
-    started = time.perf_counter()
-    if model.closed_form:
-        model.fit(data.x_train, seed=cfg.seed)
-        history = []
-    else:
-        state_dir = out / f".{cfg.name}.resume" if save else None  # a run that saves nothing writes nothing
-        try:
-            history = _fit(model, cfg, data, _Run(state_dir, progress, resume, start, dist))
-        except DivergedError as exc:
-            return TrainResult("diverged", model, message=str(exc))
-        finally:
-            distributed.release(model)
-    model.eval()
-    if history:  # the last epoch already measured this model on the test split
-        metrics = {k: v for k, v in history[-1].items() if k not in ("epoch", "seconds")
-                   and not k.startswith("train_")}
-    else:
-        metrics = model.evaluate(data.x_test, cfg.eval_batch_size)
-    result = TrainResult("completed", model, history, metrics)
-    if save and dist.is_main:
-        seconds = time.perf_counter() - started
-        result.path = checkpoint.save(model.cpu(), out / cfg.name, {"name": cfg.data.name, "options": cfg.data.options},
-                                      _training_record(cfg, history, metrics, seconds, len(data.x_train), dist))
-        shutil.rmtree(out / f".{cfg.name}.resume", ignore_errors=True)
-    return result
 
 
 @dataclass
@@ -119,6 +72,70 @@ class _Run:
     dist: distributed.Dist
 
 
+def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progress | None = None,
+          resume: bool = False, data: Dataset | None = None, save: bool = True,
+          start: Start | None = None, overwrite: bool = False, allow_collapse: bool = False) -> TrainResult:
+    """Train `cfg` and (if `save`) write the checkpoint to `out_dir/cfg.name`.
+
+    An existing checkpoint of that name is replaced only with `overwrite=True` (else
+    CheckpointError, before any training); `resume=True` continues from the last saved epoch or
+    says why it cannot. A collapsed model (latentlab.collapse) ends with status "failed" and
+    writes nothing, unless `allow_collapse` (for smoke tests that only need the files).
+    `start` continues a trained model (its weights and step).
+    """
+    out = Path(out_dir) if out_dir is not None else checkpoint.ZOO_DIR
+    if save:
+        checkpoint.check_writable(out / cfg.name, overwrite)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dist = distributed.setup()
+    try:
+        state_dir = out / f".{cfg.name}.resume" if save else None  # a run that saves nothing writes nothing
+        run = _Run(state_dir, progress if dist.is_main else None, resume, start, dist)
+        return _train(cfg, out, data, run, save, overwrite, allow_collapse)
+    finally:
+        distributed.teardown(dist)
+
+
+def _train(cfg, out: Path, data, run: _Run, save: bool, overwrite: bool, allow_collapse: bool) -> TrainResult:
+    data = data or load_dataset(cfg.data.name, **cfg.data.options)
+    start, dist = run.start, run.dist
+    torch.manual_seed(cfg.seed)
+    model = build_for(cfg, data)
+    if start is not None:
+        model.load_state_dict(start.weights)
+    started = time.perf_counter()
+    if model.closed_form:
+        model.fit(data.x_train, seed=cfg.seed)
+        history = []
+    else:
+        try:
+            history = _fit(model, cfg, data, run)
+        except DivergedError as exc:
+            return TrainResult("diverged", model, message=str(exc))
+        finally:
+            distributed.release(model)
+    model.cpu().eval()
+    if history:  # the last epoch already measured this model on the test split
+        metrics = {k: v for k, v in history[-1].items() if k not in ("epoch", "seconds")
+                   and not k.startswith("train_")}
+    else:
+        metrics = model.evaluate(data.x_test, cfg.eval_batch_size)
+    reason = None if allow_collapse else collapse_reason(model, data.x_test, cfg.eval_batch_size)
+    if reason:
+        if save and dist.is_main:
+            remove_dir(out / f".{cfg.name}.resume")  # a collapsed run is not worth resuming
+        return TrainResult("failed", model, history, metrics, message=reason)
+    result = TrainResult("completed", model, history, metrics)
+    if save and dist.is_main:
+        seconds = time.perf_counter() - started
+        result.path = checkpoint.save(model.cpu(), out / cfg.name, {"name": cfg.data.name, "options": cfg.data.options},
+                                      _training_record(cfg, history, metrics, seconds, len(data.x_train), dist),
+                                      overwrite=overwrite)
+        remove_dir(out / f".{cfg.name}.resume")
+    return result
+
+
 def _fit(model, cfg: TrainConfig, data: Dataset, run: _Run) -> list[dict]:
     x, dist = data.x_train, run.dist
     per_rank = math.ceil(len(x) / dist.world)
@@ -129,8 +146,8 @@ def _fit(model, cfg: TrainConfig, data: Dataset, run: _Run) -> list[dict]:
     optimizers = model.make_optimizers(cfg.lr, cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed + dist.rank)  # own noise per rank; rank 0 = single run
     history, start_epoch = [], 0
-    if run.resume and run.state_dir is not None and (run.state_dir / "state.json").exists():
-        history, start_epoch = _load_state(run.state_dir, cfg, model, optimizers, gen)
+    if run.resume:
+        history, start_epoch = _load_state(_resumable(run.state_dir, cfg), cfg, model, optimizers, gen)
         if dist.rank:  # the state holds rank 0's generator; the others draw their own noise
             gen.manual_seed(cfg.seed + dist.rank + 7919 * start_epoch)
     distributed.replicate(model, dist)
@@ -192,16 +209,21 @@ def _save_state(state_dir: Path, cfg, model, optimizers, gen, history) -> None:
             for key, value in state.items():
                 tensors[f"opt{j}.{pid}.{key}"] = torch.as_tensor(value).detach().cpu().clone()
     tensors["rng"] = gen.get_state()
-    state_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_dir(state_dir.parent, f".{state_dir.name}.")
-    try:
+    with atomic_dir(state_dir) as tmp:  # old state or new under the name at every instant
         save_file(tensors, str(tmp / "state.safetensors"))
         meta = {"config": cfg.to_dict(), "epoch": len(history), "history": history, "groups": groups}
         (tmp / "state.json").write_text(json.dumps(meta))
-        checkpoint._swap_in(tmp, state_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def _resumable(state_dir: Path | None, cfg: TrainConfig) -> Path:
+    """The state folder to resume from, or ConfigError saying why there is none (a resume
+    never silently starts again at epoch 1)."""
+    if state_dir is None:
+        raise ConfigError("cannot resume a run that saves nothing (save=False)")
+    if not (state_dir / "state.json").exists() and not recover(state_dir):
+        raise ConfigError(f"cannot resume {cfg.name}: no saved state in {state_dir} (no epoch has "
+                          "finished yet, or the run already completed); start without --resume")
+    return state_dir
 
 
 def _load_state(state_dir: Path, cfg, model, optimizers, gen) -> tuple[list[dict], int]:

@@ -7,25 +7,31 @@ import time
 from pathlib import Path
 
 
-def run_train_job(cfg, out, resume: bool, detach: bool, listener) -> tuple[str, str, Path | None]:
+def run_train_job(cfg, out, resume: bool, detach: bool, listener,
+                  overwrite: bool = False) -> tuple[str, str, Path | None]:
     """(final state, message, checkpoint path or None) of a CLI training run.
 
     The data and model are checked first (a bad config writes nothing); --resume picks up the
     newest cancelled or interrupted job of the same config and destination."""
     from latentlab import checkpoint
     from latentlab.datasets import load_dataset
+    from latentlab.errors import ConfigError
     from latentlab.jobs import api, spec, store
     from latentlab.jobs.worker import run_job
 
     data = load_dataset(cfg.data.name, **cfg.data.options)
     spec.check_model(cfg, data.shape)
     publish_to = Path(out) if out is not None else checkpoint.ZOO_DIR
+    checkpoint.check_writable(publish_to / cfg.name, overwrite)  # refused before any training
     folder = _resumable(cfg, publish_to) if resume else None
+    if resume and folder is None:
+        raise ConfigError(f"cannot resume {cfg.name}: no cancelled or interrupted job of this config "
+                          f"for {publish_to}; start without --resume")
     if detach:
-        job_id = api.submit_config(cfg, publish_to, replace=True)
+        job_id = api.submit_config(cfg, publish_to, replace=overwrite)
         return "completed", f"queued job {job_id} (python -m latentlab jobs)", None
     if folder is None:
-        folder = store.jobs_root() / api.submit_config(cfg, publish_to, replace=True, queue=False)
+        folder = store.jobs_root() / api.submit_config(cfg, publish_to, replace=overwrite, queue=False)
     state = run_job(folder, listener=listener)
     st = store.status(folder)
     return state, st.get("message", ""), Path(st["checkpoint"]) if st.get("checkpoint") else None

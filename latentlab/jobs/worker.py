@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from latentlab import checkpoint
+from latentlab import atomic, checkpoint
 from latentlab.config import TrainConfig
 from latentlab.errors import LatentlabError
 from latentlab.jobs import store
@@ -107,7 +107,9 @@ def _train(folder: Path, job: dict, cfg: TrainConfig, flag: _CancelFlag, listene
     cfg.epochs, deadline = plan_budget(folder, job, cfg, data)
     store.set_status(folder, phase="training", epochs=cfg.epochs)
     rec = Recorder(folder, data.x_test, deadline, flag, listener)
-    result = train(cfg, out_dir=folder / "out", progress=rec, resume=True, data=data, start=_start(job))
+    state = folder / "out" / f".{cfg.name}.resume"
+    resume = (state / "state.json").exists() or atomic.recover(state)  # a rerun continues its epochs
+    result = train(cfg, out_dir=folder / "out", progress=rec, resume=resume, data=data, start=_start(job))
     if result.status != "completed":
         return (store.DIVERGED if result.status == "diverged" else store.FAILED), \
             f"{result.status}: {result.message}; no checkpoint written"
@@ -171,22 +173,20 @@ def precompute(path: Path) -> None:
 
 
 def publish(staged: Path, root: Path, replace: bool = False) -> Path:
-    """Move a complete checkpoint folder into `root` with one rename (same file system), so
-    the app lists it whole or not at all. An existing name is kept unless `replace`."""
+    """Move a complete checkpoint folder into `root` in one rename (latentlab.atomic.swap_in),
+    so the app lists it whole or not at all. An existing name is kept unless `replace`."""
     root.mkdir(parents=True, exist_ok=True)
     target = root / staged.name
-    if target.exists() and not replace:
-        raise LatentlabError(f"a checkpoint named {staged.name!r} appeared in {root} while this job "
-                             f"ran; the new one stays in {staged}")
-    if not _same_device(staged, root):
-        tmp = root / f".{staged.name}.incoming-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(staged, tmp)
+    checkpoint.check_writable(target, replace)
+    if not _same_device(staged, root):  # a rename cannot cross file systems: copy beside it first
+        tmp = atomic.temp_dir(root, staged.name)
+        shutil.copytree(staged, tmp, dirs_exist_ok=True)
+        shutil.rmtree(staged)
         staged = tmp
-    if target.exists():
-        checkpoint._swap_in(staged, target)
-    else:
-        os.rename(staged, target)
+    if not atomic.swap_in(staged, target, replace=replace):
+        raise LatentlabError(f"a checkpoint named {target.name!r} appeared in {root} while this job "
+                             f"ran; it was kept, and the new one stays in {staged}")
+    shutil.rmtree(staged, ignore_errors=True)  # the replaced old folder, if any
     return target
 
 
