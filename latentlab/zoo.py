@@ -21,6 +21,10 @@ def dataset_of(model: LatentModel) -> Dataset:
     return load_dataset(ds["name"], **ds.get("options", {}))
 
 
+# Test metrics a zoo row carries, under the keys training.json stores them with.
+ROW_METRICS = ("mse", "psnr", "neg_elbo", "active_units")
+
+
 def zoo_table() -> tuple[list[dict], list[str]]:
     """(one row per zoo checkpoint, read from its JSON files without loading weights; one message
     per checkpoint folder that cannot be listed, saying why). A broken entry never hides the rest."""
@@ -40,8 +44,7 @@ def _zoo_row(name: str, path: Path) -> dict:
     return {
         "name": name, "dataset": config["dataset"]["name"], "family": config.get("label", config["architecture"]),
         "architecture": config["architecture"], "latent_dim": config["model_args"]["latent_dim"],
-        "test_mse": metrics.get("mse", float("nan")), "test_psnr": metrics.get("psnr", float("nan")),
-        "neg_elbo": metrics.get("neg_elbo"), "active_units": metrics.get("active_units"),
+        "metrics": {k: metrics[k] for k in ROW_METRICS if isinstance(metrics.get(k), (int, float))},
         "train_seconds": training.get("seconds"),
         "size_mb": round((path / "model.safetensors").stat().st_size / 1e6, 2),
     }

@@ -2,6 +2,7 @@
 
 import io
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -37,7 +38,7 @@ def test_png_and_gif_decode_with_the_stated_sizes():
 
 def test_png_round_trips_pixel_values():
     x = (torch.arange(3 * 4 * 5).reshape(1, 3, 4, 5) % 256) / 255.0
-    back = torch.from_numpy(__import__("numpy").asarray(Image.open(io.BytesIO(render.png(x))))).permute(2, 0, 1)
+    back = torch.from_numpy(np.array(Image.open(io.BytesIO(render.png(x))))).permute(2, 0, 1)
     assert torch.equal(back, (x[0] * 255).round().to(torch.uint8))
 
 
