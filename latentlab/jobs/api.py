@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from latentlab import checkpoint
-from latentlab.atomic import temp_dir
+from latentlab.atomic import clean_leftovers, temp_dir
 from latentlab.config import TrainConfig
 from latentlab.datasets import EMBEDDED
 from latentlab.errors import LatentlabError
@@ -75,7 +75,7 @@ def submit(request: spec.Request, images: list[tuple[str, bytes]] | None = None,
     spec.check_name(request.name, checkpoint_root())
     spec.check_request(request)
     job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    staging = temp_dir(root, f".{job_id}.")
+    staging = temp_dir(root, job_id)
     try:
         cfg, summary = _data_config(request, images, staging, root / job_id, size, channels, fit)
         job = {"train": cfg.to_dict(), "minutes": request.minutes, "data_summary": summary,
@@ -137,7 +137,7 @@ def submit_config(cfg: TrainConfig, publish_to: Path, *, replace: bool = False, 
     root = store.jobs_root()
     root.mkdir(parents=True, exist_ok=True)
     job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    staging = temp_dir(root, f".{job_id}.")
+    staging = temp_dir(root, job_id)
     job = {"train": cfg.to_dict(), "minutes": minutes, "start": start, "data_summary": cfg.data.name,
            "publish_to": str(Path(publish_to).resolve()), "replace": replace, "created": time.time()}
     try:
@@ -183,6 +183,7 @@ def list_jobs() -> list[JobView]:
     the queue runner is restarted if jobs wait (a new server finds the queue where it was)."""
     with store.locked():
         runner.recover()
+        clean_leftovers(store.jobs_root())  # staging folders of submits that were killed
     runner.ensure_runner()
     views = [get(j) for j in store.all_ids()]
     queued = sorted((v for v in views if v.state == store.QUEUED), key=lambda v: v.queued_at)
