@@ -37,6 +37,8 @@ PAGES: tuple[PageSpec, ...] = (
              "a new model on built-in data or your own images, as a background job with live curves."),
     PageSpec("pages/compare.py", "Compare", ":material/compare:",
              "two to four models side by side on the same inputs, interpolation and attribute edit."),
+    PageSpec("pages/compress.py", "Compress", ":material/compress:",
+             "an image as real bytes through a learned codec, beside JPEG and WebP of the same size."),
     PageSpec("pages/glossary.py", "Glossary", ":material/menu_book:",
              "what the words and numbers on these pages mean."),
 )
