@@ -156,11 +156,13 @@ def job_detail(v) -> None:
     curves = jobs.curves(v.id)
     if curves:
         df = pd.DataFrame(curves).set_index("epoch")
-        c1, c2 = st.columns(2)
-        c1.markdown("**Train loss terms** (per image)")
+        c1, c2, c3 = st.columns([2, 2, 1.4])
+        c1.markdown("**Train loss terms** (nats per image)")
         c1.line_chart(df[[c for c in df.columns if c.startswith("train_")]])
-        c2.markdown("**Test metrics**")
-        c2.line_chart(df[[c for c in ("mse", "bce", "neg_elbo", "kl") if c in df.columns]])
+        c2.markdown("**Test loss terms** (nats per image)")
+        c2.line_chart(df[[c for c in ("bce", "neg_elbo", "kl") if c in df.columns]])
+        c3.markdown("**Test MSE** (per pixel)")
+        c3.line_chart(df[["mse"]])
     grid = jobs.grid(v.id)
     if grid:
         widgets.show(grid, "test images (top) and their reconstructions after the latest epoch")

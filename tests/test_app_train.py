@@ -79,7 +79,7 @@ def test_a_submitted_job_is_listed_and_cancel_stops_it(home):
 def test_a_finished_job_shows_curves_and_grid_and_an_interrupted_one_resumes(home):
     done = finished_job(home, "shown")
     at = open_train()
-    assert len(at.get("arrow_vega_lite_chart")) == 2 or len(at.get("vega_lite_chart")) == 2
+    assert len(at.get("arrow_vega_lite_chart")) == 3 or len(at.get("vega_lite_chart")) == 3
     assert any("reconstructions" in c for img in at.image for c in img.captions)
     store.set_status(store.job_dir(done), state="interrupted")
     at.run()

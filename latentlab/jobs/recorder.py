@@ -73,7 +73,7 @@ class Recorder:
         store.log(self.folder, "epoch {epoch}: train loss {train_loss:.4g}, test mse {mse:.4g}".format(**record))
         if self.should_stop():
             raise Cancelled("cancelled")
-        store.set_status(self.folder, phase="training", epoch=record["epoch"])
+        store.set_status(self.folder, phase="training", epochs_done=record["epoch"])
         if self.deadline is not None and self.curves:
             per_epoch = max(c["seconds"] for c in self.curves[-3:])
             if time.time() + per_epoch > self.deadline + 0.25 * per_epoch:
