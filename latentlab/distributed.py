@@ -86,6 +86,14 @@ def replicate(model: nn.Module, d: Dist) -> None:
     broadcast to all). Undo with `release`."""
     if not d.active:
         return
+    from latentlab.errors import ConfigError
+    from latentlab.models.base import LatentModel
+
+    if type(model).train_step is not LatentModel.train_step:
+        # its own step (several losses, several optimisers) would bypass the synchronised loss:
+        # ranks would drift apart silently, so refuse instead
+        raise ConfigError(f"family {model.family!r} has its own training step; torchrun trains "
+                          "families that use the default step")
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [d.local_rank] if d.device.startswith("cuda") else None
