@@ -112,7 +112,7 @@ def _train(folder: Path, job: dict, cfg: TrainConfig, flag: _CancelFlag, listene
     result = train(cfg, out_dir=folder / "out", progress=rec, resume=resume, data=data, start=_start(job))
     if result.status != "completed":
         return (store.DIVERGED if result.status == "diverged" else store.FAILED), \
-            f"{result.status}: {result.message}; no checkpoint written"
+            f"{result.message}; no checkpoint written"
     return store.COMPLETED, ""
 
 
