@@ -50,14 +50,15 @@ def build_for(cfg: TrainConfig, data: Dataset) -> LatentModel:
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progress | None = None,
           resume: bool = False, data: Dataset | None = None, save: bool = True,
           overwrite: bool = False, allow_collapse: bool = False) -> TrainResult:
-    """Train `cfg` and (if `save`) write the checkpoint to `out_dir/cfg.name`.
+    """Train `cfg` and (if `save`) write the checkpoint to `out_dir/cfg.name` (default out_dir:
+    the user's checkpoint root, latentlab.checkpoint.user_root(); never the shipped zoo).
 
     An existing checkpoint of that name is replaced only with `overwrite=True` (else
     CheckpointError, before any training); `resume=True` continues from the last saved epoch or
     says why it cannot. A collapsed model (latentlab.collapse) ends with status "failed" and
     writes nothing, unless `allow_collapse` (for smoke tests that only need the files).
     """
-    out = Path(out_dir) if out_dir is not None else checkpoint.ZOO_DIR
+    out = Path(out_dir) if out_dir is not None else checkpoint.user_root()
     if save:
         checkpoint.check_writable(out / cfg.name, overwrite)
     if cfg.threads:

@@ -18,7 +18,7 @@ def pick_models(model) -> list:
     rows = sorted((r for r in sidebar.zoo_rows() if r["dataset"] == ds), key=sidebar.rank)
     names = [r["name"] for r in rows]
     default = [n for fam in DEFAULT_FAMILIES for n in names if n == f"{ds}_{fam}"] or names[:3]
-    family = {r["name"]: r["family"] for r in rows}
+    family = {r["name"]: r["label"] for r in rows}
     chosen = common.kept(st.multiselect, "Models", f"compare_models_{ds}", default, options=names,
                          max_selections=4, format_func=lambda n: f"{n} · {family[n]}")
     if len(chosen) < 2:

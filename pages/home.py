@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from latentlab.zoo import reconstruction_grid, zoo_table
+from latentlab.zoo import METRICS, reconstruction_grid, zoo_table
 from pages import common, draw
 
 ABOUT = """
@@ -18,9 +18,9 @@ spaces learned. Pick a **dataset** and a **checkpoint** in the sidebar, then:
 - **Compare** two to four models side by side on the same inputs.
 """
 
-COLUMNS = {"name": "checkpoint", "dataset": "dataset", "family": "family", "latent_dim": "latent size",
-           "test_mse": "test MSE", "test_psnr": "PSNR (dB)", "neg_elbo": "−ELBO",
-           "active_units": "active units", "size_mb": "size (MB)"}
+COLUMNS = {"name": "checkpoint", "dataset": "dataset", "label": "family", "latent_dim": "latent size",
+           "mse": METRICS["mse"].label, "psnr": "PSNR (dB)", "neg_elbo": METRICS["neg_elbo"].label,
+           "active_units": METRICS["active_units"].label, "size_mb": "size (MB)"}
 
 
 def zoo_frame() -> pd.DataFrame:

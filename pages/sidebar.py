@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from latentlab import LatentlabError
-from latentlab.zoo import zoo_table
+from latentlab.zoo import METRICS, zoo_table
 from pages.common import kept, load_model
 
 DATASET_ORDER = ("mnist", "faces", "shapes")
@@ -13,7 +13,7 @@ FAMILY_ORDER = ("AE", "DAE", "VAE", "β-VAE", "PCA")  # checkpoint labels, in pi
 
 
 def zoo_rows() -> list[dict]:
-    """The zoo's rows (name, dataset, family, architecture, metrics); entries that cannot be
+    """The zoo's rows (name, dataset, family, label, metrics); entries that cannot be
     listed are named in the sidebar with the reason."""
     rows, problems = zoo_table()
     for problem in problems:
@@ -23,7 +23,7 @@ def zoo_rows() -> list[dict]:
 
 def rank(row: dict) -> tuple:
     """Sort key: AE, DAE, VAE, β-VAEs, PCA, then anything else; by name within a family."""
-    label = row["family"]
+    label = row["label"]
     return (next((i for i, f in enumerate(FAMILY_ORDER) if label.startswith(f)), len(FAMILY_ORDER)), row["name"])
 
 
@@ -37,7 +37,7 @@ def model_picker() -> str | None:
                       key=lambda d: (DATASET_ORDER.index(d) if d in DATASET_ORDER else 9, d))
     ds = kept(st.sidebar.selectbox, "Dataset", "pick_dataset", datasets[0], options=datasets)
     names = [r["name"] for r in sorted((r for r in rows if r["dataset"] == ds), key=rank)]
-    labels = {r["name"]: r["family"] for r in rows}
+    labels = {r["name"]: r["label"] for r in rows}
     name = kept(st.sidebar.selectbox, "Checkpoint", f"pick_ckpt_{ds}", names[0], options=names,
                 format_func=lambda n: f"{n} · {labels[n]}")
     st.session_state["model_name"] = name
@@ -45,8 +45,7 @@ def model_picker() -> str | None:
     return name
 
 
-METRICS = {"mse": ("test MSE", "{:.4f}"), "psnr": ("PSNR", "{:.1f} dB"), "neg_elbo": ("−ELBO", "{:.1f}"),
-           "active_units": ("active units", "{}")}
+CARD_METRICS = ("mse", "psnr", "neg_elbo", "active_units")  # keys of latentlab.zoo.METRICS
 
 
 def model_card(row: dict) -> None:
@@ -57,14 +56,14 @@ def model_card(row: dict) -> None:
         st.sidebar.error(f"{row['name']}: {exc}")
         return
     training, found = model.info.training, model.info.test_metrics
-    metrics = [(label, fmt.format(found[k])) for k, (label, fmt) in METRICS.items() if found.get(k) is not None]
+    metrics = [(METRICS[k].label, METRICS[k].format(found[k])) for k in CARD_METRICS if found.get(k) is not None]
     trained = f"trained on **{row['dataset']}**"
     if training.get("config", {}).get("epochs"):
         trained += f" for {training['config']['epochs']} epochs"
     if training.get("seconds"):
         trained += f" ({training['seconds']:.0f} s)"
     with st.sidebar.container(border=True):
-        st.markdown(f"**{model.label}** · {model.latent_dim}-d latent · `{row['architecture']}`")
+        st.markdown(f"**{model.label}** · {model.latent_dim}-d latent · `{row['family']}`")
         st.caption(trained)
         st.markdown("\n".join(f"- {k}: **{v}**" for k, v in metrics))
         st.caption(f"checkpoint hash `{model.info.hash}`")

@@ -1,3 +1,6 @@
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import torch
@@ -6,6 +9,8 @@ from latentlab.config import TrainConfig
 from latentlab.datasets import Dataset
 
 torch.set_num_threads(1)
+# Tests never see (or write to) the developer's own trained checkpoints (latentlab.checkpoint.user_root).
+os.environ["LATENTLAB_HOME"] = tempfile.mkdtemp(prefix="latentlab-test-home-")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ def test_list_json_matches_the_zoo(capsys):
     assert main(["list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == zoo_names()
-    assert all(r["size_mb"] <= 5 and r["test_mse"] > 0 for r in rows)
+    assert all(r["size_mb"] <= 5 and r["mse"] > 0 for r in rows)
 
 
 def test_list_table_has_a_row_per_model(capsys):

@@ -56,7 +56,7 @@ def encode_split(model, split: str = "test", batch_size: int = 500, write_to: Pa
     for d in _dirs(model):
         if (d / name).exists():
             return _read(d / name, split, model.info.hash)
-    from latentlab.zoo import dataset_of
+    from latentlab.sources import dataset_of  # not latentlab.zoo: that imports latentlab.latent
 
     x, labels = dataset_of(model).split(split)
     z, err = encode_images(model, x, batch_size)
