@@ -48,6 +48,7 @@ MAX_DECODED_BYTES = 128 * 2**20  # 128 MiB: a 33 MP RGB image (Pillow keeps RGB 
 DECODE_SLOTS = 1  # concurrent decodes per process
 DECODE_WAIT = 60.0  # seconds a decode waits for a slot before the upload is refused
 REDUCE_GAP = 3  # reduce to at least this multiple of the output size (as resize's reducing_gap)
+TRIM_ABOVE = 8 * 2**20  # hand memory back after decodes this big (a trim costs ~1 ms)
 _REDUCIBLE = ("L", "RGB", "RGBA", "LA", "I", "F")
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}  # else 4
 _slots = threading.BoundedSemaphore(DECODE_SLOTS)
@@ -76,13 +77,15 @@ def load_image(source: Source, *, channels: int, size: int, fit: str = "crop",
     _check_limits(max_bytes, max_pixels)
     data = _read_bytes(source, max_bytes)
     with _decode_slot():
+        decoded = 0
         try:
-            image = _decode(data, max_pixels, draft_size=size, fit=fit)
+            image, decoded = _decode(data, max_pixels, draft_size=size, fit=fit)
             return to_model_input(image, channels=channels, size=size, fit=fit,
                                   background=background, invert=invert)
         finally:
             image = None  # noqa: F841 - drop the decoded pixels before handing memory back
-            _release_memory()
+            if decoded > TRIM_ABOVE:
+                _release_memory()
 
 
 class _decode_slot:  # noqa: N801 - used as `with _decode_slot():`
@@ -240,8 +243,9 @@ def _read_stream(stream, max_bytes: int) -> bytes:
 # ---------------------------------------------------------------- decoding
 
 
-def _decode(data: bytes, max_pixels: int, draft_size: int, fit: str = "pad") -> Image.Image:
-    """The fully decoded first frame of `data`, or ImageError; never decodes an oversized image."""
+def _decode(data: bytes, max_pixels: int, draft_size: int, fit: str = "pad") -> tuple[Image.Image, int]:
+    """The fully decoded (and reduced) first frame of `data` and the bytes its full decode took,
+    or ImageError; never decodes an oversized image."""
     try:
         image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -258,23 +262,24 @@ def _decode(data: bytes, max_pixels: int, draft_size: int, fit: str = "pad") -> 
     try:
         # a JPEG can be decoded at 1/2, 1/4 or 1/8 scale for free; never below the output size
         image.draft(None, (draft_size, draft_size))
-        _check_decoded_bytes(image)
+        decoded = _check_decoded_bytes(image)
         image.load()
-        return _reduce(image, draft_size, fit)
+        return _reduce(image, draft_size, fit), decoded
     except ImageError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow decoders raise OSError, SyntaxError, ...
         raise ImageError(f"truncated or corrupt {image.format} data: {exc}") from None
 
 
-def _check_decoded_bytes(image: Image.Image) -> None:
-    """Refuse an image whose decoded pixels would take more than MAX_DECODED_BYTES."""
+def _check_decoded_bytes(image: Image.Image) -> int:
+    """The bytes `image`'s decoded pixels will take; ImageError above MAX_DECODED_BYTES."""
     w, h = image.size
     per_pixel = _BYTES_PER_PIXEL.get(image.mode, 4)
     need = w * h * per_pixel
     if need > MAX_DECODED_BYTES:
         raise ImageError(f"image too large to decode: {w}x{h} {image.mode} is {need / 2**20:,.0f} MiB "
                          f"in memory, over the {MAX_DECODED_BYTES / 2**20:.0f} MiB limit")
+    return need
 
 
 def _reduce(image: Image.Image, size: int, fit: str) -> Image.Image:
