@@ -26,7 +26,7 @@ if __name__ != "__main__":
         await asyncio.to_thread(_import_app_modules)
         yield
 
-    app = st.App(__file__, lifespan=_warm)
+    app = st.App(__file__, lifespan=_warm, middleware=__import__("latentlab.serving", fromlist=["_"]).middleware())
 
 else:
     from pages import common, sidebar
