@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 import latentlab
 from latentlab import atomic, limits
 from latentlab.errors import CheckpointError
+from latentlab.keys import FAMILY_KEY
 from latentlab.models import LatentModel, build_model
 from latentlab.validate import family_of, inspect, read_header, read_json  # noqa: F401 - re-exported
 
@@ -80,7 +81,7 @@ def save(model: LatentModel, directory: str | Path, dataset: dict, training: dic
     directory.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "format_version": FORMAT_VERSION,
-        "family": model.family,
+        FAMILY_KEY: model.family,
         "label": model.label,
         "model_args": model.model_args(),
         "dataset": dataset,

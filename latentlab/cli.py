@@ -150,15 +150,18 @@ class _ProgressBar:
 
 
 def _eval(args) -> int:
-    from latentlab.zoo import evaluate_checkpoint
+    from latentlab.zoo import METRICS, evaluate_checkpoint
 
     metrics = evaluate_checkpoint(checkpoint_ref(args.checkpoint))
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
         for key, value in metrics.items():
-            shown = f"{value:.4f}" if isinstance(value, float) else value
-            print(f"{key:>14}  {shown}")
+            if key in METRICS:
+                label, shown = METRICS[key].label, METRICS[key].format(value)
+            else:
+                label, shown = key, f"{value:.4f}" if isinstance(value, float) else value
+            print(f"{label:>14}  {shown}")
     return 0
 
 

@@ -22,6 +22,7 @@ import torch
 
 from latentlab import limits
 from latentlab.errors import CheckpointError, LatentlabError
+from latentlab.keys import FAMILY_KEY, METRICS, OLD_FAMILY_KEY
 from latentlab.sources import check_source
 
 FORMAT_VERSIONS = (1, 2)  # 1 stored the family as "architecture", 2 as "family"
@@ -67,7 +68,7 @@ def read_json(path: Path, max_bytes: int = limits.CONFIG_BYTES) -> dict:
 
 def family_of(config: dict) -> str:
     """The model family a config names ("family"; "architecture" in format 1)."""
-    return config.get("family", config.get("architecture"))
+    return config.get(FAMILY_KEY, config.get(OLD_FAMILY_KEY))
 
 
 def inspect(path: Path, sources: bool = True) -> Inspected:
@@ -119,8 +120,6 @@ def _check_config(config: dict, sources: bool) -> tuple[str, dict]:
 
 
 def _check_training(training: dict, where: Path) -> None:
-    from latentlab.zoo import METRICS
-
     metrics = training.get("test_metrics", {})
     if not isinstance(metrics, dict):
         raise CheckpointError(f"{where}: test_metrics must be an object")

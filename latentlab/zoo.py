@@ -15,37 +15,9 @@ import torch
 from latentlab import checkpoint
 from latentlab.atomic import atomic_file
 from latentlab.errors import LatentlabError
+from latentlab.keys import METRICS, Metric  # noqa: F401 - the table's public home is here too
 from latentlab.models import LatentModel
 from latentlab.sources import ENV, dataset_of  # dataset_of's old home; latentlab.sources owns it
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A test metric as stored in training.json's `test_metrics` and in zoo rows (under `key`),
-    with how to show it: `label`, `fmt` (str.format), one-line `help`, and which way is better."""
-
-    key: str
-    label: str
-    fmt: str
-    help: str
-    better: str | None = None  # "lower", "higher" or None
-
-    def format(self, value) -> str:
-        return "–" if value is None else self.fmt.format(value)
-
-
-METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("mse", "test MSE", "{:.4f}", "mean squared error per pixel on the test split (images in [0, 1])",
-           "lower"),
-    Metric("psnr", "PSNR", "{:.1f} dB", "peak signal-to-noise ratio of the test reconstructions", "higher"),
-    Metric("bce", "BCE", "{:.1f}", "binary cross-entropy per test image, in nats", "lower"),
-    Metric("neg_elbo", "−ELBO", "{:.1f}", "negative evidence lower bound per test image, in nats (VAEs)",
-           "lower"),
-    Metric("kl", "KL", "{:.1f}", "KL divergence of the posterior from the prior per test image, in nats",
-           None),
-    Metric("active_units", "active units", "{}", "latent dimensions whose posterior mean varies "
-           "across test images (variance > 0.01; Burda et al. 2016)", "higher"),
-)}
 
 
 @dataclass(frozen=True)
