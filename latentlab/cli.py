@@ -1,4 +1,4 @@
-"""`python -m latentlab`: train, eval, list, reconstruct, sample.
+"""`python -m latentlab`: train, eval, list, reconstruct, sample, replay.
 
 Errors a user can cause (unknown dataset or checkpoint, bad config values, missing files) print
 one line to stderr and exit with status 2; nothing is written.
@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("-n", type=int, default=32, help="number of images")
         q.add_argument("--seed", type=int, default=0)
         q.set_defaults(run=_reconstruct if name == "reconstruct" else _sample)
+    r = sub.add_parser("replay", help="turn a state file exported from the app back into its image")
+    r.add_argument("state", help="the .json state file (Download → state)")
+    r.add_argument("--out", required=True, help="PNG file to write")
+    r.add_argument("--checkpoint", default=None, help="load this checkpoint (name or folder) instead of the one named in the file")
+    r.set_defaults(run=_replay)
     return p
 
 
@@ -178,12 +183,13 @@ def _list(args) -> int:
     print(f"{'name':<16} {'dataset':<8} {'family':<14} {'latent':>6} {mse.label:>9} {'MB':>5}  root")
     for r in rows:
         print(f"{r['name']:<16} {r['dataset']:<8} {r['label']:<14} {r['latent_dim']:>6} "
-              f"{mse.format(r['mse']):>9} {r['size_mb']:>5.2f}  {r['root']}")
+              f"{mse.format(r['metrics'].get('mse')):>9} {r['size_mb']:>5.2f}  {r['root']}")
     return 0
 
 
 def _reconstruct(args) -> int:
-    from latentlab.zoo import check_png_path, reconstruction_grid, save_png
+    from latentlab.render import save_png
+    from latentlab.zoo import check_png_path, reconstruction_grid
 
     check_png_path(args.out)
     check_int(args.seed, "--seed", limits.SEED)
@@ -194,11 +200,20 @@ def _reconstruct(args) -> int:
 
 
 def _sample(args) -> int:
-    from latentlab.zoo import check_png_path, sample_grid, save_png
+    from latentlab.render import save_png
+    from latentlab.zoo import check_png_path, sample_grid
 
     check_png_path(args.out)
     check_int(args.seed, "--seed", limits.SEED)
     grid = sample_grid(checkpoint_ref(args.checkpoint), n=args.n, seed=args.seed)
     save_png(grid, args.out)
     print(f"wrote {args.out}")
+    return 0
+
+
+def _replay(args) -> int:
+    from latentlab.replay import replay
+
+    ref = checkpoint_ref(args.checkpoint) if args.checkpoint else None
+    print(f"wrote {replay(args.state, args.out, ref)}")
     return 0

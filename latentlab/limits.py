@@ -26,6 +26,7 @@ THREADS = (1, 256)
 SEED = (0, 2**32 - 1)  # numpy's legacy seeding accepts no more; torch accepts it too
 IMAGES = (1, 1_000_000)  # images per dataset split
 MODEL_INT = (0, 65_536)  # any other integer model argument (width, layers, ...)
+MODEL_LIST = 256  # values in a list-valued model argument (e.g. a codec's quantiser steps)
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights
 MAX_DATA_VALUES = 512_000_000  # floats a dataset may hold in memory (2 GB)
 NAME_LENGTH = 64
@@ -90,20 +91,32 @@ def check_model_size(cls: type, args: dict) -> None:
 
 
 def check_model_args(args: dict, where: str = "model.args") -> None:
-    """Generic checks of a family's JSON arguments: scalars only, finite, bounded ints."""
+    """Generic checks of a family's JSON arguments: scalars or short flat lists of them, finite,
+    bounded; the family's constructor checks what each means."""
     for key, value in args.items():
         field = f"{where}.{key}"
         if key == "image_shape":
             continue
-        if is_int(value):
-            check_int(value, field, MODEL_INT)
-        elif isinstance(value, float):
-            check_number(value, field, -MODEL_INT[1], MODEL_INT[1])
-        elif isinstance(value, str):
-            if len(value) > NAME_LENGTH or "\x00" in value:
-                raise ConfigError(f"{field} must be a short string, got {show(value)}")
-        elif not isinstance(value, bool) and value is not None:
-            raise ConfigError(f"{field} must be a number, string or boolean, got {type(value).__name__}")
+        if isinstance(value, list):
+            if len(value) > MODEL_LIST:
+                raise ConfigError(f"{field} may hold at most {MODEL_LIST} values, got {len(value)}")
+            for i, item in enumerate(value):
+                _check_model_scalar(item, f"{field}[{i}]")
+        else:
+            _check_model_scalar(value, field)
+
+
+def _check_model_scalar(value, field: str) -> None:
+    if is_int(value):
+        check_int(value, field, MODEL_INT)
+    elif isinstance(value, float):
+        check_number(value, field, -MODEL_INT[1], MODEL_INT[1])
+    elif isinstance(value, str):
+        if len(value) > NAME_LENGTH or "\x00" in value:
+            raise ConfigError(f"{field} must be a short string, got {show(value)}")
+    elif not isinstance(value, bool) and value is not None:
+        raise ConfigError(f"{field} must be a number, string, boolean or a list of them, "
+                          f"got {type(value).__name__}")
 
 
 def check_image_shape(value, field: str = "image_shape") -> list[int]:

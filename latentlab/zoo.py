@@ -1,6 +1,6 @@
 """The model zoo: listing (with a reason per unusable entry), metric names, and image grids.
 
-Grids are tensors `[3, H, W]` in [0, 1]; `save_png` writes them atomically.
+Grids are tensors `[C, H, W]` in [0, 1] tiled by latentlab.render (which also writes them).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from pathlib import Path
 
 import torch
 
-from latentlab import checkpoint
-from latentlab.atomic import atomic_file
+from latentlab import checkpoint, render
 from latentlab.errors import LatentlabError
 from latentlab.keys import METRICS, Metric  # noqa: F401 - the table's public home is here too
 from latentlab.models import LatentModel
@@ -40,8 +39,8 @@ def zoo_table() -> tuple[list[dict], list[ZooProblem]]:
     entry and no entry, however malformed, raises here.
 
     Row keys: name, root ("shipped" | "user"), path, dataset, family (registry name, e.g. "vae"),
-    label (display name, e.g. "β-VAE (β=4)"), latent_dim, one key per METRICS entry (None when not
-    recorded), train_seconds, size_mb, loadable (always True here)."""
+    label (display name, e.g. "β-VAE (β=4)"), latent_dim, metrics ({METRICS key: value} for the
+    ones recorded), train_seconds, size_mb, loadable (always True here)."""
     rows, problems, taken = [], [], set()
     for name, root, path in checkpoint.zoo_entries():
         if name in taken:
@@ -72,7 +71,7 @@ def _row(path: Path, stamp: tuple, name: str, root: str, data_dirs: str | None) 
         "name": name, "root": root, "path": str(path), "dataset": config["dataset"]["name"],
         "family": checked.family, "label": config.get("label", checked.family),
         "latent_dim": config["model_args"]["latent_dim"],
-        **{key: metrics.get(key) for key in METRICS},
+        "metrics": {k: metrics[k] for k in METRICS if metrics.get(k) is not None},
         "train_seconds": checked.training.get("seconds"),
         "size_mb": round((path / "model.safetensors").stat().st_size / 1e6, 2),
         "loadable": True,
@@ -116,9 +115,7 @@ def sample_grid(ref, n: int = 32, seed: int = 0, nrow: int = 16) -> torch.Tensor
 
 
 def _grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
-    from torchvision.utils import make_grid  # imported here: ~1.5 s that the app's first map skips
-
-    return make_grid(images, nrow=nrow, padding=2, pad_value=0.5)
+    return render.tile(images, ncol=nrow, gap=2, fill=0.5)
 
 
 def _check_n(n: int) -> None:
@@ -137,15 +134,4 @@ def check_png_path(path: str | os.PathLike) -> Path:
         raise LatentlabError(f"output {path} is a folder; name a .png file")
     if not path.parent.is_dir():
         raise LatentlabError(f"output folder does not exist: {path.parent}")
-    return path
-
-
-def save_png(grid: torch.Tensor, path: str | os.PathLike) -> Path:
-    """Write a `[C, H, W]` image in [0, 1] as PNG, atomically (temp file, then os.replace)."""
-    from latentlab.latent.interpolate import to_pil
-
-    path = check_png_path(path)
-    image = to_pil(grid)
-    with atomic_file(path, suffix=".png") as tmp:
-        image.save(tmp, format="PNG")
     return path
