@@ -208,3 +208,18 @@ def test_list_stays_up_and_names_each_bad_entry(zoo, capsys):
 
 def test_the_fuzz_covers_many_kinds():
     assert len(MALFORMED) >= 60
+
+
+def test_the_app_opens_on_a_good_default_and_names_each_bad_entry(zoo, monkeypatch, tmp_path):
+    """Home in a fresh session, beside all the malformed entries: no exception, a good
+    checkpoint chosen by default, each bad folder named (as text) in the sidebar."""
+    from pathlib import Path
+
+    AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["model_name"] in zoo
+    shown = " ".join(t.value for t in at.text)
+    assert all(name in shown for name in MALFORMED)
