@@ -26,7 +26,7 @@ if __name__ != "__main__":
         await asyncio.to_thread(_start_process)
         yield
 
-    app = st.App(__file__, lifespan=_warm)
+    app = st.App(__file__, lifespan=_warm, middleware=__import__("latentlab.serving", fromlist=["_"]).middleware())
 
 else:
     from latentlab.ui import resources, runtime, sidebar

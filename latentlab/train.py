@@ -75,7 +75,8 @@ class _Run:
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progress | None = None,
           resume: bool = False, data: Dataset | None = None, save: bool = True,
           start: Start | None = None, overwrite: bool = False, allow_collapse: bool = False) -> TrainResult:
-    """Train `cfg` and (if `save`) write the checkpoint to `out_dir/cfg.name`.
+    """Train `cfg` and (if `save`) write the checkpoint to `out_dir/cfg.name` (default out_dir:
+    the user's checkpoint root, latentlab.checkpoint.user_root(); never the shipped zoo).
 
     An existing checkpoint of that name is replaced only with `overwrite=True` (else
     CheckpointError, before any training); `resume=True` continues from the last saved epoch or
@@ -83,7 +84,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progres
     writes nothing, unless `allow_collapse` (for smoke tests that only need the files).
     `start` continues a trained model (its weights and step).
     """
-    out = Path(out_dir) if out_dir is not None else checkpoint.ZOO_DIR
+    out = Path(out_dir) if out_dir is not None else checkpoint.user_root()
     if save:
         checkpoint.check_writable(out / cfg.name, overwrite)
     if cfg.threads:

@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -8,12 +9,8 @@ from latentlab.config import TrainConfig
 from latentlab.datasets import Dataset
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _latentlab_home(tmp_path_factory):
-    """Jobs and user checkpoints of the whole run go to a temporary $LATENTLAB_HOME."""
-    os.environ["LATENTLAB_HOME"] = str(tmp_path_factory.mktemp("latentlab-home"))
+# Tests never see (or write to) the developer's own trained checkpoints (latentlab.checkpoint.user_root).
+os.environ["LATENTLAB_HOME"] = tempfile.mkdtemp(prefix="latentlab-test-home-")
 
 
 @pytest.fixture

@@ -196,8 +196,8 @@ def test_pca_randomised_path_matches_full_svd_subspace(monkeypatch):
 @pytest.mark.parametrize("raw,fragment", [
     ({"epochs": "3"}, "epochs must be int"),
     ({"epoch": 3}, "unknown key(s) in config: epoch"),
-    ({"lr": -1}, "lr must be > 0"),
-    ({"name": "../evil"}, "plain folder name"),
+    ({"lr": -1}, "lr must be a finite number > 0"),
+    ({"name": "../evil"}, "name must be 1-64 letters"),
 ])
 def test_bad_config_values_raise_clear_errors(raw, fragment):
     base = make_cfg("ae").to_dict()

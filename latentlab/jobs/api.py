@@ -22,8 +22,8 @@ from latentlab.jobs.store import JobError
 
 
 def checkpoint_root() -> Path:
-    """Where finished jobs publish: `$LATENTLAB_HOME/checkpoints`, beside the shipped zoo."""
-    return store.home() / "checkpoints"
+    """Where finished jobs publish: the user's checkpoint root (latentlab.checkpoint.user_root)."""
+    return checkpoint.user_root()
 
 
 def operator_folders() -> dict[str, Path]:

@@ -21,7 +21,7 @@ def run_train_job(cfg, out, resume: bool, detach: bool, listener,
 
     data = load_dataset(cfg.data.name, **cfg.data.options)
     spec.check_model(cfg, data.shape)
-    publish_to = Path(out) if out is not None else checkpoint.ZOO_DIR
+    publish_to = Path(out) if out is not None else checkpoint.user_root()
     checkpoint.check_writable(publish_to / cfg.name, overwrite)  # refused before any training
     folder = _resumable(cfg, publish_to) if resume else None
     if resume and folder is None:
