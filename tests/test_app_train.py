@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENTLAB_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LATENTLAB_DATA_DIRS", str(tmp_path / "blobs"))
     return tmp_path
 
 

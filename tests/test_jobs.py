@@ -29,7 +29,7 @@ TINY = {"model": {"family": "vae", "latent_dim": 2, "args": {"width": 8}},
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENTLAB_HOME", str(tmp_path / "home"))
-    blob_folder(tmp_path / "blobs")
+    monkeypatch.setenv("LATENTLAB_DATA_DIRS", str(blob_folder(tmp_path / "blobs")))  # the operator's list
     return tmp_path / "home"
 
 

@@ -31,7 +31,8 @@ def test_two_processes_train_one_checkpoint_whose_loss_fell(tmp_path):
     config = tmp_path / "c.json"
     config.write_text(json.dumps({**CONFIG, "data": data}))
     out = tmp_path / "out"
-    env = {**os.environ, "LATENTLAB_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "LATENTLAB_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1",
+           "LATENTLAB_DATA_DIRS": str(tmp_path / "blobs")}
     proc = subprocess.run([*torchrun(), "--standalone", "--nproc_per_node", "2", "-m", "latentlab", "train",
                            "--config", str(config), "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

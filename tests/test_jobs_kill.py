@@ -69,6 +69,7 @@ def assert_nothing_half_written(root, job_id) -> None:
 def test_kill_minus_9_at_random_moments_then_resume_to_identical_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENTLAB_HOME", str(tmp_path / "home"))
     data_dir = blob_folder(tmp_path / "blobs")
+    monkeypatch.setenv("LATENTLAB_DATA_DIRS", str(data_dir))  # the operator allows this folder
     root = jobs.checkpoint_root()
     rng = random.Random(0)
     ref_id = jobs.submit_config(cfg("reference", data_dir), root)

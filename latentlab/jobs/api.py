@@ -27,16 +27,12 @@ def checkpoint_root() -> Path:
 
 
 def operator_folders() -> dict[str, Path]:
-    """Server folders an operator allowed as training data: key -> folder. Provisional source
-    until the storage work defines the operator's list: `LATENTLAB_DATA_FOLDERS`, paths joined
-    by os.pathsep. A browser only ever sends a key from this list, never a path."""
-    raw = os.environ.get("LATENTLAB_DATA_FOLDERS", "")
-    found = {}
-    for part in filter(None, raw.split(os.pathsep)):
-        path = Path(part).expanduser().resolve()
-        if path.is_dir():
-            found[path.name] = path
-    return found
+    """Server folders the operator allowed as training data (latentlab.sources: LATENTLAB_DATA_DIRS):
+    key -> folder. A browser only ever sends a key from this list, never a path."""
+    from latentlab.sources import allowed_dirs
+
+    uploads = store.uploads_root().resolve()
+    return {p.name: p for p in allowed_dirs() if p != uploads and p.is_dir()}
 
 
 @dataclass
@@ -107,7 +103,7 @@ def _data_config(request, images, staging: Path, final: Path, size, channels, fi
     else:
         raise JobError(f"unknown data {data!r}: a built-in dataset ({', '.join(EMBEDDED)}), "
                        "'upload' or an allowed folder")
-    options = {"path": str(final / "data"), "size": size, "channels": channels}
+    options = {"path": str(store.uploads_root() / final.name), "size": size, "channels": channels}
     n_train = found.count - int(round(found.count * 0.2))
     return _checked(request, "folder", options, (channels, size, size), n_train), found.summary()
 
@@ -124,6 +120,9 @@ def _enqueue(staging: Path, job_id: str, job: dict, name: str | None) -> str:
     with store.locked():
         if name is not None:
             spec.check_name(name, checkpoint_root())  # again, now that no other submit can race us
+        if (staging / "data").is_dir():  # uploaded images go where latentlab.sources allows them
+            store.uploads_root().mkdir(parents=True, exist_ok=True)
+            os.rename(staging / "data", store.uploads_root() / job_id)
         os.rename(staging, store.jobs_root() / job_id)
     store.log(store.jobs_root() / job_id, f"queued: {job['train']['name']}")
     runner.ensure_runner()

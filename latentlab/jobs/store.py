@@ -6,7 +6,8 @@ A job is a folder `<jobs root>/<id>/` holding
   curves.json   one row per finished epoch: every train loss term and every test metric
   grid.png      test images over their reconstructions, redrawn after each epoch
   log.txt       human-readable lines, appended
-  data/         the user's images, when the job trains on uploads (a `folder` dataset)
+and, when the job trains on uploaded images, `<home>/uploads/<id>/` holds them as PNGs (a
+`folder` dataset; kept apart from job folders so only images are an allowed data source).
   out/          train()'s output folder: resume state, then the checkpoint before it is published
 Every JSON or PNG write goes through latentlab.atomic, so a reader (the page, a new server) never
 sees half of one, whatever kills the writer. Ids sort in submission order (the queue is FIFO).
@@ -44,6 +45,11 @@ def home() -> Path:
 
 def jobs_root() -> Path:
     return home() / "jobs"
+
+
+def uploads_root() -> Path:
+    """Uploaded training images, one folder per job (a data source latentlab.sources allows)."""
+    return home() / "uploads"
 
 
 def job_dir(job_id: str) -> Path:
