@@ -97,12 +97,12 @@ def _outcome(key: str) -> None:
 
 
 def continue_form() -> None:
-    names = zoo_names() + sorted(p.name for p in jobs.checkpoint_root().glob("*") if (p / "config.json").exists())
+    names = zoo_names()  # the shipped zoo and the user's own checkpoints
     c1, c2, c3 = st.columns([2, 1, 2])
     source = c1.selectbox("Checkpoint", names, key="train_cont_src")
     epochs = int(c2.number_input("More epochs", 1, 1000, 5, key="train_cont_epochs"))
     name = c3.text_input("New name", key="train_cont_name", placeholder=f"{source}_more")
-    ref = source if source in zoo_names() else jobs.checkpoint_root() / str(source)
+    ref = source
     st.button("Continue training", icon=":material/fast_forward:", key="train_continue",
               on_click=_continue, args=(ref, epochs, name.strip() or f"{source}_more"))
     _outcome("train_continue")
