@@ -25,6 +25,7 @@ import torch
 from latentlab.bench import (
     anomaly,
     compression,
+    conditional,
     disentangle,
     hybrids,
     likelihood,
@@ -40,8 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {
     "disentanglement": disentangle, "anomaly": anomaly, "probes": probes,
     "restoration": restoration, "likelihood": likelihood, "throughput": throughput, "peer": peer,
-    "compression": compression,
-    "hybrids": hybrids,
+    "compression": compression, "conditional": conditional, "hybrids": hybrids,
 }
 
 

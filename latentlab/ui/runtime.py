@@ -33,9 +33,9 @@ def declare_explicit_navigation() -> bool:
 
 
 def run_through_app() -> None:
-    """Called first by every page (via page_header and current_model): if this page ran alone,
-    without app.py (see declare_explicit_navigation), rerun so that app.py runs it."""
+    """Called first by every page (via page_header and current_model): if this session has never
+    run app.py and the page ran alone (see declare_explicit_navigation), rerun through app.py."""
     import streamlit as st
 
-    if declare_explicit_navigation():
+    if "model_name" not in st.session_state and declare_explicit_navigation():
         st.rerun()
