@@ -122,6 +122,8 @@ def _check_data(data: DataConfig) -> None:
             check_number(value, where, 0, 0.9, low_open=True)
         elif key == "channels" and (not limits.is_int(value) or value not in limits.CHANNELS):
             raise ConfigError(f"{where} must be 1 or 3, got {limits.show(value)}")
+        elif key == "keep":
+            _check_keep(value, where)
         elif isinstance(value, (dict, list)):
             raise ConfigError(f"{where} must be a single value, got a {type(value).__name__}")
     try:
@@ -129,6 +131,18 @@ def _check_data(data: DataConfig) -> None:
     except DatasetError as exc:
         raise ConfigError(f"data: {exc}") from None
     _check_data_size(data)
+
+
+def _check_keep(value, where: str) -> None:
+    """`keep` is the one structured option: {label: [values]} (see Dataset.keep), kept small."""
+    if not isinstance(value, dict) or not 1 <= len(value) <= 8:
+        raise ConfigError(f"{where} must map 1 to 8 label names to lists of values, got {limits.show(value)}")
+    for label, values in value.items():
+        if not isinstance(label, str) or not 1 <= len(label) <= limits.NAME_LENGTH:
+            raise ConfigError(f"{where} has a bad label name {limits.show(label)}")
+        if not isinstance(values, list) or not 1 <= len(values) <= 1000 or not all(
+                limits.is_number(v) for v in values):
+            raise ConfigError(f"{where}.{label} must be a list of 1 to 1000 numbers, got {limits.show(values)}")
 
 
 def _check_data_size(data: DataConfig) -> None:
