@@ -6,11 +6,14 @@ from __future__ import annotations
 from latentlab.codec.model import Codec  # Ballé et al. 2017 learned codec (issue 13)
 from latentlab.errors import ConfigError
 from latentlab.limits import check_model_size
+from latentlab.models.adversarial import VAEGAN, AdversarialAE
 from latentlab.models.autoencoder import VAE, Autoencoder
 from latentlab.models.base import LatentModel
+from latentlab.models.glo import GLO
 from latentlab.models.pca import PCA
 
-FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA, "codec": Codec}
+FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA, "codec": Codec,
+                                        "glo": GLO, "aae": AdversarialAE, "vaegan": VAEGAN}
 
 
 def build_model(family: str, **args) -> LatentModel:
