@@ -27,9 +27,10 @@ if __name__ != "__main__":
         await asyncio.to_thread(_start_process)
         yield
 
+    from latentlab.serving import middleware  # Host allow-list, WebSocket origin check, frame-ancestors
     from latentlab.ui.components import routes  # the live components' browser files and decoders
 
-    app = st.App(__file__, lifespan=_warm, routes=routes(), middleware=__import__("latentlab.serving", fromlist=["_"]).middleware())
+    app = st.App(__file__, lifespan=_warm, routes=routes(), middleware=middleware())
 
 else:
     from latentlab.ui import resources, runtime, sidebar

@@ -1,4 +1,4 @@
-"""`python -m latentlab`: train, eval, list, reconstruct, sample, replay.
+"""`python -m latentlab`: train, jobs, eval, list, reconstruct, sample, replay.
 
 Errors a user can cause (unknown dataset or checkpoint, bad config values, missing files) print
 one line to stderr and exit with status 2; nothing is written.
@@ -66,7 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true",
                    help="replace an existing checkpoint of the same name (default: refuse, keep it)")
     t.add_argument("--threads", type=int, default=None, help="torch threads (default: config or all)")
+    t.add_argument("--detach", action="store_true", help="queue it as a background job and return "
+                   "(see `jobs`); default: run here with a progress bar")
     t.set_defaults(run=_train)
+    from latentlab.jobs.cli import add_jobs_command
+
+    add_jobs_command(sub)
     e = sub.add_parser("eval", help="test metrics of a checkpoint")
     e.add_argument("checkpoint")
     e.add_argument("--json", action="store_true")
@@ -108,25 +113,51 @@ def _out_folder(text: str | None) -> str | None:
 
 
 def _train(args) -> int:
+    """One job, run here (tqdm bar) or queued (--detach); under torchrun every rank trains and
+    rank 0 writes the checkpoint into --out directly (job folders are a single-machine thing)."""
     import torch
 
     from latentlab.config import TrainConfig
-    from latentlab.train import train
 
     cfg = TrainConfig.from_json(args.config)
-    out = _out_folder(args.out)
+    args.out = _out_folder(args.out)
     if args.threads is not None:
         cfg.threads = check_int(args.threads, "--threads", limits.THREADS)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return _train_distributed(cfg, args)
+    from latentlab.jobs.cli import run_train_job
+
     bar = _ProgressBar(cfg.name)
-    result = train(cfg, out_dir=out, progress=bar, resume=args.resume, overwrite=args.overwrite)
-    bar.close()
-    if result.status != "completed":
-        print(f"latentlab: training {result.status}: {result.message}; no checkpoint written",
-              file=sys.stderr)
+    try:
+        state, message, path = run_train_job(cfg, args.out, args.resume, args.detach, bar, args.overwrite)
+    finally:
+        bar.close()
+    if state != "completed":
+        print(f"latentlab: training {state}: {message}", file=sys.stderr)
         return 1
-    m = result.test_metrics
-    print(f"{cfg.name}: test mse {m['mse']:.4f}  psnr {m['psnr']:.2f} dB -> {result.path}"
+    if path is None:  # --detach
+        print(message)
+        return 0
+    m = json.loads((path / "training.json").read_text())["test_metrics"]
+    print(f"{cfg.name}: test mse {m['mse']:.4f}  psnr {m['psnr']:.2f} dB -> {path}"
           f" (threads={torch.get_num_threads()})")
+    return 0
+
+
+def _train_distributed(cfg, args) -> int:
+    from latentlab.train import train
+
+    rank0 = os.environ.get("RANK", "0") == "0"
+    bar = _ProgressBar(cfg.name) if rank0 else None
+    result = train(cfg, out_dir=args.out, progress=bar, resume=args.resume, overwrite=args.overwrite)
+    if bar:
+        bar.close()
+    if result.status != "completed":
+        print(f"latentlab: training {result.status}: {result.message}; no checkpoint written", file=sys.stderr)
+        return 1
+    if rank0:
+        print(f"{cfg.name}: test mse {result.test_metrics['mse']:.4f} -> {result.path} "
+              f"({os.environ['WORLD_SIZE']} processes)")
     return 0
 
 

@@ -25,9 +25,13 @@ USER_SOURCES = {"folder": "path", "torchvision": "root"}  # dataset -> option na
 
 
 def allowed_dirs() -> list[Path]:
-    """The operator's data folders from LATENTLAB_DATA_DIRS (absolute paths only, resolved)."""
+    """The operator's data folders from LATENTLAB_DATA_DIRS (absolute paths only, resolved), plus
+    where training jobs keep uploaded images (latentlab.jobs: written by latentlab itself, every
+    image already through the image gate)."""
+    from latentlab.jobs.store import uploads_root
+
     raw = os.environ.get(ENV, "")
-    return [Path(p).resolve() for p in raw.split(os.pathsep) if p and os.path.isabs(p)]
+    return [Path(p).resolve() for p in raw.split(os.pathsep) if p and os.path.isabs(p)] + [uploads_root().resolve()]
 
 
 def check_source(name, options: dict, strict: bool = True) -> None:
