@@ -4,158 +4,193 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages import common, draw
+from latentlab import render
+from latentlab.replay import ViewState
+from latentlab.ui import resources as res
+from latentlab.ui import state, widgets
+from latentlab.ui.components import live
 
 TOP_DIMS = 12
 TOP_ATTRIBUTES = 8
-SOURCES = ["Test image", "My images"]
+EXPORT_PX = 512
+# How an attribute slider moves the code: the least-leaking direction measured for this checkpoint
+# (latentlab.latent.directions), or one of the classic ones to compare against.
+DIRECTION_METHODS = {"least leaking": None, "mean difference": "mean_difference", "classifier normal": "logistic"}
 
 
-def apply_request(model, n: int) -> None:
-    """A sample sent from Explore / Upload / Compare becomes this page's sample."""
-    request = common.take_request("edit")
-    if not request:
-        return
-    if "index" in request:
-        st.session_state["edit_source"] = SOURCES[0]
-        st.session_state[index_key(model)] = min(int(request["index"]), n - 1)
-    elif request.get("pool") in common.pool(model):
-        st.session_state["edit_source"] = SOURCES[1]
-        st.session_state["edit_pool"] = request["pool"]
+def dim_labels(model) -> list[str]:
+    """Slider labels: "z14 · smile ↑" where a measurement says what the dimension mostly changes."""
+    names = res.dim_names(model)
+    if names is None:
+        return [f"z{d}" for d in range(model.latent_dim)]
+    return [f"z{n.dim}" + (f" · {n.label}" if n.family else "") for n in names]
 
 
-def index_key(model) -> str:
-    return f"edit_index_{model.info.dataset['name']}"
-
-
-def random_index(key: str, n: int) -> None:
-    st.session_state[key] = int(np.random.default_rng().integers(n))
-
-
-def pick_sample(model, data) -> tuple[str, torch.Tensor]:
-    """(a name for the sample, its image `[1, C, H, W]`)."""
-    n = len(data.x_test)
-    apply_request(model, n)
-    source = common.kept(st.radio, "Sample", "edit_source", SOURCES[0], options=SOURCES, horizontal=True)
-    if source == SOURCES[0]:
-        key = index_key(model)
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        i = int(common.kept(c1.number_input, f"Test image (0–{n - 1})", key, 0,
-                            min_value=0, max_value=n - 1, step=1))
-        c2.button("Random", icon=":material/casino:", on_click=random_index, args=(key, n), key="edit_random", width="stretch")
-        return f"test #{i}", data.x_test[i:i + 1]
-    mine = common.pool(model)
-    upload = st.file_uploader("Add an image", type=common.UPLOAD_TYPES, key="edit_upload")
-    if upload is not None:
-        common.add_upload(model, upload)
-    if not mine:
-        st.info("No images of yours yet: upload one here or on the Upload page.")
-        st.stop()
-    names = list(mine)
-    name = common.kept(st.selectbox, "Image", "edit_pool", names[-1], options=names)
-    return name, mine[name]
-
-
-def dim_sliders(z0: np.ndarray, order, score, score_name: str, ranges, prefix: str) -> np.ndarray:
+def dim_sliders(z0: np.ndarray, order, score, score_name: str, ranges, labels: list[str]) -> np.ndarray:
     """One slider per latent dimension, most important first; the rest in an expander."""
     z = z0.copy()
 
     def slider(col, d: int) -> None:
         lo, hi = min(ranges[d, 0], z0[d]), max(ranges[d, 1], z0[d])
-        z[d] = col.slider(f"z{d}", float(lo), float(hi), float(z0[d]), step=float(hi - lo) / 200,
-                          format="%.2f", key=f"{prefix}_z{d}", help=f"{score_name} {score[d]:.3g}")
+        z[d] = col.slider(labels[d], float(lo), float(hi), float(z0[d]), step=float(hi - lo) / 200,
+                          format="%.2f", key=f"z{d}", bind="query-params", help=_dim_help(score_name, score[d]))
 
-    cols = st.columns(2)
-    for k, d in enumerate(order[:TOP_DIMS]):
-        slider(cols[k % 2], int(d))
+    _two_columns(order[:TOP_DIMS], slider)
     if len(order) > TOP_DIMS:
         with st.expander(f"{len(order) - TOP_DIMS} less important dimensions"):
-            cols = st.columns(2)
-            for k, d in enumerate(order[TOP_DIMS:]):
-                slider(cols[k % 2], int(d))
+            _two_columns(order[TOP_DIMS:], slider)
     return z
 
 
-def attribute_sliders(z: np.ndarray, dirs, prefix: str) -> np.ndarray:
+def _dim_help(score_name: str, value: float) -> str:
+    if score_name == "KL":
+        return (f"Mean KL {value:.2f} nats: how much information this dimension carries about an image "
+                "(≈ 0: unused, decodes to nothing).")
+    return f"Variance of the test codes along this dimension: {value:.3g} (larger: more of the data's spread)."
+
+
+def _two_columns(items, draw_one) -> None:
+    cols = st.columns(2)
+    for k, item in enumerate(items):
+        draw_one(cols[k % 2], item if isinstance(item, str) else int(item))
+
+
+def attribute_label(dirs, name: str, method: str | None) -> str:
+    """The slider's label says how much the edit leaks: "smile · leak 0.05"."""
+    leak = dirs.measured(name, method)["leakage"]
+    return f"{name} · leak {leak:.2f}" if np.isfinite(leak) else f"{name} · leak –"
+
+
+def attribute_help(dirs, name: str, method: str | None) -> str:
+    m = dirs.measured(name, method)
+    return (f"One step moves '{name}' by {m['slope']:.2f} label standard deviations and any other attribute "
+            f"by at most {m['leakage']:.2f} (the leak; most into '{dirs.worst_[name]}' for the least-leaking "
+            f"direction), as read from edited test images by readers trained on real images. Direction: "
+            f"{m['method'].replace('_', ' ')}.")
+
+
+def attribute_sliders(model, z: np.ndarray, dirs, method: str | None) -> tuple[np.ndarray, dict[str, float]]:
     """One slider per attribute direction, in standard deviations of the codes along it."""
     if dirs is None:
-        st.caption("This dataset has no labels to fit attribute directions on.")
-        return z
+        if not res.pending(model, "directions"):
+            st.caption("This dataset has no labels to fit attribute directions on.")
+        return z, {}
     names = list(dirs.directions_)
     strengths = {}
 
     def slider(col, name: str) -> None:
-        strengths[name] = col.slider(name, -3.0, 3.0, 0.0, 0.1, key=f"{prefix}_a_{name}",
-                                     help=f"probe accuracy {dirs.accuracy_[name]:.0%}")
+        strengths[name] = col.slider(attribute_label(dirs, name, method), -3.0, 3.0, 0.0, 0.1, key=f"a_{name}",
+                                     bind="query-params", help=attribute_help(dirs, name, method))
 
-    cols = st.columns(2)
-    for k, name in enumerate(names[:TOP_ATTRIBUTES]):
-        slider(cols[k % 2], name)
+    _two_columns(names[:TOP_ATTRIBUTES], slider)
     if len(names) > TOP_ATTRIBUTES:
         with st.expander(f"{len(names) - TOP_ATTRIBUTES} more attributes"):
-            cols = st.columns(2)
-            for k, name in enumerate(names[TOP_ATTRIBUTES:]):
-                slider(cols[k % 2], name)
+            _two_columns(names[TOP_ATTRIBUTES:], slider)
     for name, s in strengths.items():
         if s:
-            z = dirs.apply(z, name, s)
-    return z
+            z = dirs.apply(z, name, s, method)
+    return z, {k: v for k, v in strengths.items() if v}
 
 
-def tag_slider(z: np.ndarray, tagged, prefix: str) -> np.ndarray:
+def tag_slider(z: np.ndarray, tagged) -> tuple[np.ndarray, float]:
     """The direction from the user's hand-tagged groups on the map (B -> A), if both exist."""
     if tagged is None:
         st.caption("Tag two groups of points on Explore (A and B) to get a slider between them.")
-        return z
+        return z, 0.0
     vector, scale = tagged
-    s = st.slider("your tags: B → A", -3.0, 3.0, 0.0, 0.1, key=f"{prefix}_tags",
+    s = st.slider("your tags: B → A", -3.0, 3.0, 0.0, 0.1, key="tags_ba",
                   help="mean code of group A minus mean code of group B, in stds of the codes along it")
-    return z + s * scale * vector.astype(z.dtype)
+    return z + s * scale * vector.astype(z.dtype), s
 
 
-def reset() -> None:
-    st.session_state["edit_token"] = st.session_state.get("edit_token", 0) + 1
+def reset(z0: np.ndarray) -> None:
+    """Sliders back to their defaults (the sample's own code, strength 0), in the URL too. Set,
+    not deleted: the browser only redraws a slider whose value the session state sets."""
+    defaults = {f"z{d}": float(v) for d, v in enumerate(z0)} | {"tags_ba": 0.0}
+    defaults |= {k: 0.0 for k in st.session_state if isinstance(k, str) and k.startswith("a_")}
+    for key, value in defaults.items():
+        st.session_state[key] = value
+
+
+def follow_sample(model, picked: widgets.Picked) -> None:
+    """Put the sliders on a newly picked sample's code (Streamlit keeps a keyed slider's value
+    when only its default changes). Not on the first run of a session: a link's values stand."""
+    current = (model.info.hash, picked.ref.param)
+    previous = st.session_state.get("_edit_for")
+    st.session_state["_edit_for"] = current
+    if previous is not None and previous != current:
+        reset(picked.z)
+
+
+def live_sliders(z_dims: np.ndarray, labels: list[str], dirs, method, strengths: dict[str, float],
+                 tagged, tag: float) -> list:
+    """The sliders above as the browser sees them (label, value, how far one step moves the code),
+    so the edited image follows them while they are dragged: z = Σ value · vector."""
+    d = len(z_dims)
+    sliders = [live.dim_slider(labels[k], k, d, z_dims[k]) for k in range(d)]
+    if dirs is not None:
+        sliders += [live.Slider(attribute_label(dirs, name, method), strengths.get(name, 0.0), dirs.step(name, method))
+                    for name in dirs.directions_]
+    if tagged is not None:
+        sliders.append(live.Slider("your tags: B → A", tag, tagged[1] * tagged[0]))
+    return sliders
 
 
 @st.fragment
-def editor(model, x: torch.Tensor, sample: str, z0: np.ndarray, order, score, score_name: str,
-           ranges, data, recon: torch.Tensor, tagged=None) -> None:
+def editor(model, data, picked: widgets.Picked, order, score, score_name: str, ranges, recon) -> None:
     """Sliders -> decode -> image. A fragment: moving a slider reruns only this block."""
-    prefix = f"edit_{model.info.hash}_{sample}_{st.session_state.get('edit_token', 0)}"
     left, right = st.columns([3, 2], gap="large")
-    with left:
+    # The sliders scroll inside a box of fixed height, so on a 1366×768 screen the edited image
+    # beside them stays in view while they move.
+    with left, st.container(height=380, border=False):
         tab_dims, tab_attr = st.tabs(["Latent dimensions", "Attribute directions"])
         with tab_dims:
             st.caption(f"Ordered by importance ({'mean posterior KL' if score_name == 'KL' else 'variance of the codes'}); "
                        "a slider's range covers 98% of the " + ("prior." if score_name == "KL" else "data's codes."))
-            z = dim_sliders(z0, order, score, score_name, ranges, prefix)
+            labels = dim_labels(model)
+            z_dims = dim_sliders(picked.z, order, score, score_name, ranges, labels)
         with tab_attr:
-            method = common.direction_method(st, f"{prefix}_method")
-            st.caption("Fitted on the test codes; 1 step = one standard deviation of the codes along "
-                       "the direction.")
-            z = attribute_sliders(z, common.directions(model, data, method), prefix)
-            z = tag_slider(z, tagged, prefix)
-    edited = common.decode(model, z[None])[0]
+            label = st.radio("Direction", list(DIRECTION_METHODS), horizontal=True, key="dir", bind="query-params",
+                             help="Least leaking: of five candidate directions per attribute, the one that moves "
+                                  "the other attributes least per step (measured). Mean difference: mean code of "
+                                  "the samples with the attribute minus the mean code of those without. Classifier "
+                                  "normal: the normal of a logistic regression separating them (InterFaceGAN).")
+            st.caption("1 step = one standard deviation of the test codes along the direction; 'leak' = how "
+                       "many label standard deviations the most-moved other attribute changes per step.")
+            method = DIRECTION_METHODS[label]
+            dirs = res.directions(model, block=False)
+            if dirs is None and res.pending(model, "directions"):
+                st.caption("The sliders appear when the directions are fitted (measured once per checkpoint).")
+            z, strengths = attribute_sliders(model, z_dims, dirs, method)
+            tagged = res.tag_direction(model, state.tags(model))
+            z, tag = tag_slider(z, tagged)
+    edited = res.decode(model, z[None])
+    edits = {"dims": {int(d): float(v) for d, v in enumerate(z_dims) if v != picked.z[d]},
+             "attributes": strengths, "direction": method or "least_leaking", "tags": tag}
     with right:
-        st.image(draw.png(edited), caption=f"edited {sample}", width="content", output_format="PNG")
-        c1, c2 = st.columns(2)
-        c1.download_button("PNG", data=draw.png(edited, px=512), file_name=f"{model.info.name}-edit.png",
-                           mime="image/png", icon=":material/download:", on_click="ignore", width="stretch")
-        c2.button("Reset", icon=":material/restart_alt:", on_click=reset, key="edit_reset", width="stretch")
-        st.image(draw.strip(torch.stack([x[0], recon]), px=112),
-                 caption="original · unedited reconstruction", width="content", output_format="PNG")
+        widgets.show(render.png(edited, px=widgets.LARGE), f"edited {picked.label}")
+        live.live_image(model, live_sliders(z_dims, labels, dirs, method, strengths, tagged, tag), np.zeros_like(picked.z),
+                        target=f"edited {picked.label}", key=f"live_edit_{model.info.hash}")
+        stem = f"{model.info.name}-edit"
+        widgets.downloads(ViewState.of("edit", model, picked.ref.param, picked.z, z, edits, EXPORT_PX),
+                          render.png(edited, px=EXPORT_PX), stem)
+        st.button("Reset", icon=":material/restart_alt:", on_click=reset, args=(picked.z,),
+                  key="edit_reset", width="stretch")
+        widgets.show(render.png(torch.cat([picked.x, recon]), px=112),
+                     "original · unedited reconstruction")
 
 
 def main() -> None:
-    model = common.current_model()
-    common.page_header("Edit", "Decode a sample's code after moving it: one slider per latent dimension "
-                       "and one per attribute direction. The image updates when you release a slider.")
-    data = common.dataset(model)
-    sample, x = pick_sample(model, data)
-    z0 = common.encode(model, x)[0]
-    order, score, score_name = common.dimension_order(model, data)
-    editor(model, x, sample, z0, order, score, score_name, common.slider_ranges(model),
-           data, common.decode(model, z0[None])[0], common.tag_direction(model))
+    model = res.current_model()
+    widgets.page_header("Edit", "Decode a sample's code after moving it: one slider per latent dimension "
+                        "and one per attribute direction. The image follows a slider while you drag it (decoded in your "
+                        "browser); on release the server's decode replaces it.")
+    data = res.dataset(model)
+    picked = widgets.sample_picker(model, data, "sample")
+    follow_sample(model, picked)
+    order, score, score_name = res.dimension_order(model, data)
+    editor(model, data, picked, order, score, score_name, res.slider_ranges(model),
+           res.decode(model, picked.z[None]))
 
 
 main()

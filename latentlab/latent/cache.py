@@ -49,6 +49,12 @@ def _latents_file(model, split: str) -> str:
     return f"{model.info.hash}-latents-{split}.npz"
 
 
+def find_cached_latents(model, split: str = "test") -> Path | None:
+    """The file holding a split's latents (shipped first), or None if they would be encoded."""
+    name = _latents_file(model, split)
+    return next((d / name for d in _dirs(model) if (d / name).exists()), None)
+
+
 def encode_split(model, split: str = "test", batch_size: int = 500, write_to: Path | None = None,
                  progress=None, should_stop=None) -> LatentSet:
     """Latents of a checkpoint's own dataset split, from cache or encoded (then cached).
@@ -57,11 +63,11 @@ def encode_split(model, split: str = "test", batch_size: int = 500, write_to: Pa
     loop; a stop raises Cancelled before anything is written."""
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}: expected one of {SPLITS}")
+    found = find_cached_latents(model, split)
+    if found is not None:
+        return _read(found, split, model.info.hash)
     name = _latents_file(model, split)
-    for d in _dirs(model):
-        if (d / name).exists():
-            return _read(d / name, split, model.info.hash)
-    from latentlab.zoo import dataset_of
+    from latentlab.sources import dataset_of  # not latentlab.zoo: that imports latentlab.latent
 
     tick(progress, should_stop, 0.0, "loading the dataset")
     x, labels = dataset_of(model).split(split)
