@@ -56,17 +56,23 @@ def _two_columns(items, draw_one) -> None:
 
 
 def attribute_label(dirs, name: str, method: str | None) -> str:
-    """The slider's label says how much the edit leaks: "smile · leak 0.05"."""
-    leak = dirs.measured(name, method)["leakage"]
-    return f"{name} · leak {leak:.2f}" if np.isfinite(leak) else f"{name} · leak –"
+    """The slider's label says how much the edit leaks: "smile · leak 0.05", and "· entangled"
+    when another attribute moves at least as much as this one (or this one barely moves)."""
+    m = dirs.measured(name, method)
+    label = f"{name} · leak {m['leakage']:.2f}" if np.isfinite(m["leakage"]) else f"{name} · leak –"
+    return label if m["clean"] else f"{label} · entangled"
 
 
 def attribute_help(dirs, name: str, method: str | None) -> str:
     m = dirs.measured(name, method)
-    return (f"One step moves '{name}' by {m['slope']:.2f} label standard deviations and any other attribute "
+    text = (f"One step moves '{name}' by {m['slope']:.2f} label standard deviations and any other attribute "
             f"by at most {m['leakage']:.2f} (the leak; most into '{dirs.worst_[name]}' for the least-leaking "
             f"direction), as read from edited test images by readers trained on real images. Direction: "
             f"{m['method'].replace('_', ' ')}.")
+    if not m["clean"]:
+        text += (" Entangled in this model: no direction found moves it clearly more than every other "
+                 "attribute, so expect other changes with it.")
+    return text
 
 
 def attribute_sliders(model, z: np.ndarray, dirs, method: str | None) -> tuple[np.ndarray, dict[str, float]]:
@@ -151,8 +157,9 @@ def editor(model, data, picked: widgets.Picked, order, score, score_name: str, r
             z_dims = dim_sliders(picked.z, order, score, score_name, ranges, labels)
         with tab_attr:
             label = st.radio("Direction", list(DIRECTION_METHODS), horizontal=True, key="dir", bind="query-params",
-                             help="Least leaking: of five candidate directions per attribute, the one that moves "
-                                  "the other attributes least per step (measured). Mean difference: mean code of "
+                             help="Least leaking: of the candidate directions per attribute (five fitted ones, and one "
+                                  "found by gradient where those leak), the one that moves the other attributes "
+                                  "least per step (measured). Mean difference: mean code of "
                                   "the samples with the attribute minus the mean code of those without. Classifier "
                                   "normal: the normal of a logistic regression separating them (InterFaceGAN).")
             st.caption("1 step = one standard deviation of the test codes along the direction; 'leak' = how "

@@ -92,6 +92,19 @@ def test_apply_moves_along_the_chosen_or_an_asked_candidate():
     assert dirs.apply(z, "smiling", 1.0).dtype == np.float32
 
 
+def test_measured_reports_the_held_out_figures_of_the_default_and_flags_entanglement():
+    sel, vecs = _fake_selected()
+    dirs = EditDirections(sel, vecs)
+    default = dirs.measured("smiling")  # held-out: slope 0.8, leak 0.1; the selection said 0.5 / 0.3
+    assert (default["slope"], default["leakage"], default["clean"]) == (0.8, 0.1, True)
+    assert dirs.measured("smiling", "no_such_method")["method"] == dirs.method_["smiling"]
+    other = dirs.measured("smiling", "mean_difference")
+    assert (other["method"], other["slope"], other["leakage"]) == ("mean_difference", 0.5, 0.3)
+    sel["smiling"]["leakage"] = 0.9  # another attribute moves more than smiling: entangled
+    assert not EditDirections(sel, vecs).measured("smiling")["clean"]
+    assert not EditDirections(sel, vecs).clean_["smiling"]
+
+
 @pytest.fixture
 def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path))

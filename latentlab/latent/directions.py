@@ -224,6 +224,12 @@ def fit_least_leaking(model, z, labels: dict, categories: dict, readers: Readers
 VERSION = "v4"  # bump when candidates, selection or measurement change: old caches are then ignored
 
 
+def _clean(slope: float, leakage: float) -> bool:
+    """Moves its target at least MIN_EDIT per step and more than any other attribute (a NaN
+    leakage, nothing else read, does not count against it)."""
+    return bool(slope >= MIN_EDIT and not leakage >= slope)
+
+
 class EditDirections:
     """Least-leaking attribute directions of one checkpoint, as the Edit page uses them.
 
@@ -248,8 +254,7 @@ class EditDirections:
         self.candidates_ = {k: r["candidates"] for k, r in selected.items()}
         self.vectors_ = candidates
         # clean: moves its target at least MIN_EDIT per step and more than any other attribute
-        self.clean_ = {k: bool(self.slope_[k] >= MIN_EDIT and not self.leakage_[k] >= self.slope_[k])
-                       for k in selected}
+        self.clean_ = {k: _clean(self.slope_[k], self.leakage_[k]) for k in selected}
 
     def step(self, name: str, method: str | None = None) -> np.ndarray:
         """The code change `[d]` of one slider step (scale · unit direction) for attribute `name`;
@@ -263,11 +268,16 @@ class EditDirections:
         raise ConfigError(f"unknown method {method!r} for {name!r}: have {sorted(self.vectors_[name])}")
 
     def measured(self, name: str, method: str | None = None) -> dict:
-        """{"method", "slope", "leakage"} of the direction a slider uses (label stds per step)."""
+        """{"method", "slope", "leakage", "clean"} of the direction a slider uses (label stds per
+        step). The default's figures are those measured on held-out codes (`slope_`, `leakage_`);
+        another candidate's those of the selection sample. `clean`: see `clean_`."""
         method = method if method in self.candidates_[name] else self.method_[name]
-        found = self.candidates_[name][method]
-        number = lambda v: float("nan") if v is None else float(v)  # noqa: E731 - not measured: NaN
-        return {"method": method, "slope": number(found["slope"]), "leakage": number(found["leakage"])}
+        if method == self.method_[name]:
+            slope, leak = self.slope_[name], self.leakage_[name]
+        else:
+            found = self.candidates_[name][method]
+            slope, leak = (float("nan") if v is None else float(v) for v in (found["slope"], found["leakage"]))
+        return {"method": method, "slope": slope, "leakage": leak, "clean": _clean(slope, leak)}
 
     def apply(self, z, name: str, strength: float, method: str | None = None):
         """z `[N, d]` or `[d]` -> z + strength · step(name, method) (same type); strength is in
