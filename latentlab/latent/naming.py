@@ -101,16 +101,16 @@ def names_from_effects(effects: np.ndarray, reader_names: list[str], family: dic
             for j, row in enumerate(effects)]
 
 
-def _key(model) -> str:
+def names_key(model) -> str:
     return f"{model.info.hash}-dimnames-{VERSION}"
 
 
 def find_dim_names(model) -> list[DimName] | None:
     """Shipped or cached names of this checkpoint's dims, or None (then they must be measured)."""
-    folder = analysis_cache.find(model, _key(model))
+    folder = analysis_cache.find(model, names_key(model))
     if folder is None:
         return None
-    record, arrays = analysis_cache.read(folder, _key(model))
+    record, arrays = analysis_cache.read(folder, names_key(model))
     return names_from_effects(arrays["effects"], record["readers"], record["families"])
 
 
@@ -140,7 +140,7 @@ def load_or_name_dims(model, progress=None, should_stop=None, write_to=None,
               "reader_r2": readers.r2_, "min_effect": MIN_EFFECT, "n_samples": n_samples, "seed": seed,
               "checkpoint": model.info.name, "hash": model.info.hash,
               "seconds": round(time.time() - start, 1)}
-    analysis_cache.write(write_to or analysis_cache.search_dirs(model)[1], _key(model), record,
+    analysis_cache.write(write_to or analysis_cache.search_dirs(model)[1], names_key(model), record,
                          {"effects": effects})
     if progress is not None:
         progress(1.0, "dimensions named")
