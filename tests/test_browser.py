@@ -255,8 +255,9 @@ def test_a_copied_link_reopens_the_same_edit_in_a_fresh_browser(page, server, br
 
 @shows_server_log
 def test_smiling_slider_edits_a_face(page, server):
-    """The README's promise: pick a faces VAE, open the attribute directions, drag "smiling"
-    up and the decoded face changes (most of all around the mouth)."""
+    """The README's promise: pick a faces VAE, open the attribute directions, drag the smile
+    slider up and the decoded face changes (most of all around the mouth). One slider for the
+    smile level: "smiling"/"frowning" are thresholds of it (directions.edit_targets)."""
     open_page(page, server, "edit")
     if pick_model(page, "faces_vae") != "faces_vae":
         pytest.skip("faces_vae is not in the zoo")
@@ -264,7 +265,7 @@ def test_smiling_slider_edits_a_face(page, server):
     src0 = loaded_src(page, EDITED, timeout=SLOW)
     wait_idle(page)
     before = image(page, EDITED).screenshot()
-    slider = page.get_by_test_id("stSlider").filter(has_text="smiling").locator("input[type=range]")
+    slider = page.get_by_test_id("stSlider").filter(has_text=re.compile(r"\bsmile · leak")).locator("input[type=range]")
     slider.wait_for(timeout=180_000)  # directions ship in the zoo's cache; fitted in the background if not
     slider.focus()
     for _ in range(4):  # 4 x 10% of the -3..3 range: +2.4 standard deviations

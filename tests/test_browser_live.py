@@ -269,7 +269,7 @@ def page_component(page) -> str:
 
 
 def test_edit_page_image_follows_the_dragged_slider(page, app_server):
-    """On Edit (faces_vae), dragging the most important latent slider, then the "smiling"
+    """On Edit (faces_vae), dragging the most important latent slider, then the smile
     attribute slider, redraws the edited image during the drag; after each release the server's
     image equals the last live frame."""
     from browser_helpers import pick_model
@@ -281,7 +281,7 @@ def test_edit_page_image_follows_the_dragged_slider(page, app_server):
     label = page.locator("[data-testid=stSlider] input[type=range]").first.get_attribute("aria-label")
     check_drag(page, name, label)
     page.get_by_role("tab", name="Attribute directions").click()  # a code plus direction × strength
-    smiling = page.locator("input[type=range][aria-label^='smiling']").first  # "smiling · leak 0.12"
+    smiling = page.locator("input[type=range][aria-label^='smile · ']").first  # "smile · leak 0.13"
     smiling.wait_for(timeout=180_000)  # directions ship in the zoo's cache; fitted in the background if not
     check_drag(page, name, smiling.get_attribute("aria-label"))
 
