@@ -14,8 +14,8 @@ from latentlab.latent.directions import find_directions, measure_direction
 from latentlab.latent.naming import find_dim_names
 from latentlab.latent.readers import dataset_readers, families
 
-FACES = ["faces_ae", "faces_vae", "faces_bvae4", "faces_dae", "faces_pca"]
-SHIPPED = FACES + ["mnist_ae", "mnist_dae", "mnist_vae", "mnist_bvae4", "mnist_pca",
+FACES = ["faces_ae", "faces_vae", "faces_bvae4", "faces_dae", "faces_pca", "faces_aae", "faces_glo"]
+SHIPPED = FACES + ["mnist_ae", "mnist_dae", "mnist_vae", "mnist_bvae4", "mnist_pca", "mnist_aae", "mnist_glo",
                    "shapes_ae", "shapes_vae", "shapes_bvae4", "shapes_bvae8", "shapes_pca"]
 
 
