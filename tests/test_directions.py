@@ -1,6 +1,9 @@
 """Least-leaking attribute directions and dimension names: the pure parts on hand-made arrays,
 the cache round trip, and cancel."""
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -111,8 +114,13 @@ def own_cache(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_a_cancelled_fit_writes_nothing_and_a_broken_cache_is_refused(own_cache):
-    model = latentlab.load("mnist_pca")
+def test_a_cancelled_fit_writes_nothing_and_a_broken_cache_is_refused(own_cache, tmp_path):
+    shipped = Path(latentlab.load("mnist_pca").info.path)
+    bare = tmp_path / "mnist_pca"  # the checkpoint without the analyses the zoo ships in its cache/
+    bare.mkdir()
+    for f in ("config.json", "model.safetensors", "training.json"):
+        shutil.copy(shipped / f, bare / f)
+    model = latentlab.load(bare)
     assert find_directions(model) is None
     with pytest.raises(Cancelled):
         load_or_fit_directions(model, should_stop=lambda: True)
