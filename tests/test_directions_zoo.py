@@ -1,6 +1,6 @@
 """The shipped attribute directions and dimension names of the zoo, re-measured on codes the
 fit never used: for faces, every default direction offered as clean moves its own attribute more
-than any other attribute (issue 15), and at least half of the attributes are offered as clean.
+than any other attribute (issue 15), the smile slider and at least a third of the attributes are offered as clean.
 Directions that stay entangled in a model (faces_vae: eye openness draws glasses) ship with
 their measured leakage for the page to show."""
 
@@ -43,7 +43,8 @@ def test_every_default_face_direction_moves_its_own_attribute_most(name, faces_r
     family = families(lat.labels, faces_readers.names)
     codes = lat.z[np.random.default_rng(11).permutation(len(lat.z))[:24]]  # not the fit's samples
     clean = [k for k, ok in dirs.clean_.items() if ok]
-    assert len(clean) >= len(dirs.directions_) // 2, f"{name}: only {clean} edit cleanly"
+    assert "smile" in clean, f"{name}: the smile slider leaks"
+    assert len(clean) >= len(dirs.directions_) // 3, f"{name}: only {clean} edit cleanly"
     worse = {}
     for k in clean:
         r = measure_direction(model, codes, dirs.directions_[k], dirs.scale_[k], faces_readers, k, family)
