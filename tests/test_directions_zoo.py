@@ -16,6 +16,7 @@ from latentlab.latent.readers import dataset_readers, families
 
 FACES = ["faces_ae", "faces_vae", "faces_bvae4", "faces_dae", "faces_pca", "faces_aae", "faces_glo"]
 SHIPPED = FACES + ["mnist_ae", "mnist_dae", "mnist_vae", "mnist_bvae4", "mnist_pca", "mnist_aae", "mnist_glo",
+                   "mnist_vaegan", "faces_vaegan",
                    "shapes_ae", "shapes_vae", "shapes_bvae4", "shapes_bvae8", "shapes_pca"]
 
 
