@@ -97,15 +97,7 @@ class LatentModel(nn.Module):
         """One optimisation step; raises DivergedError on a non-finite loss or gradient."""
         (opt,) = optimizers
         terms = self.loss(batch, step, generator)
-        loss = terms["loss"]
-        if not torch.isfinite(loss):
-            raise DivergedError(f"non-finite loss {loss.item()} at step {step}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(self.parameters(), grad_clip or math.inf)
-        if not torch.isfinite(norm):
-            raise DivergedError(f"non-finite gradient norm at step {step}")
-        opt.step()
+        optimise(terms["loss"], list(self.parameters()), opt, step, grad_clip)
         return {k: float(v.detach()) for k, v in terms.items()}
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -120,3 +112,17 @@ class LatentModel(nn.Module):
             sums["bce"] += float(bce.flatten(1).sum(1).sum())
             sums["psnr"] += float(losses.psnr(r, chunk).sum())
         return {k: v / len(x) for k, v in sums.items()}
+
+
+def optimise(loss: torch.Tensor, params: list[nn.Parameter], opt: torch.optim.Optimizer, step: int,
+             grad_clip: float | None = None) -> None:
+    """Backpropagate a scalar loss and step `opt` over `params` (clipped to `grad_clip`); raises
+    DivergedError on a non-finite loss or gradient. Families with two optimisers call it twice."""
+    if not torch.isfinite(loss):
+        raise DivergedError(f"non-finite loss {loss.item()} at step {step}")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(params, grad_clip or math.inf)
+    if not torch.isfinite(norm):
+        raise DivergedError(f"non-finite gradient norm at step {step}")
+    opt.step()

@@ -6,9 +6,12 @@ from __future__ import annotations
 from latentlab.errors import ConfigError
 from latentlab.models.autoencoder import VAE, Autoencoder
 from latentlab.models.base import LatentModel
+from latentlab.models.disentangling import AnnealedVAE, BetaTCVAE, FactorVAE
 from latentlab.models.pca import PCA
 
 FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA}
+# Issue 10: VAEs aimed at disentanglement (models/disentangling.py).
+FAMILIES.update({"tcvae": BetaTCVAE, "factorvae": FactorVAE, "annealed_vae": AnnealedVAE})
 
 
 def build_model(family: str, **args) -> LatentModel:
