@@ -75,14 +75,14 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: Progres
     if save:
         seconds = time.perf_counter() - started
         result.path = checkpoint.save(model, out / cfg.name, {"name": cfg.data.name, "options": cfg.data.options},
-                                      _training_record(cfg, history, metrics, seconds, len(data.x_train)))
+                                      _training_record(cfg, history, metrics, seconds, data.epoch_size))
         shutil.rmtree(out / f".{cfg.name}.resume", ignore_errors=True)
     return result
 
 
 def _fit(model, cfg: TrainConfig, data: Dataset, state_dir: Path | None, progress, resume) -> list[dict]:
     x = data.x_train
-    steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
+    steps_per_epoch = math.ceil(data.epoch_size / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     optimizers = model.make_optimizers(cfg.lr, cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -92,11 +92,13 @@ def _fit(model, cfg: TrainConfig, data: Dataset, state_dir: Path | None, progres
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         t0, running = time.perf_counter(), 0.0
-        order = torch.randperm(len(x), generator=gen)
+        order = torch.randperm(data.epoch_size, generator=gen)
         for i, idx in enumerate(order.split(cfg.batch_size)):
             step = epoch * steps_per_epoch + i
             _set_lr(optimizers, cfg, step, total)
-            terms = model.train_step(Batch(x[idx], idx), step, optimizers, gen, cfg.grad_clip)
+            # A streamed dataset renders fresh factor rows for every batch (issue 10).
+            batch = Batch(*data.stream.batch(len(idx), gen)) if data.stream else Batch(x[idx], idx)
+            terms = model.train_step(batch, step, optimizers, gen, cfg.grad_clip)
             running += terms["loss"]
             if progress:
                 progress({"kind": "step", "epoch": epoch, "step": step + 1, "total": total, **terms})
@@ -124,7 +126,7 @@ def _training_record(cfg, history, metrics, seconds, n_train) -> dict:
     images = n_train * len(history)
     return {
         "status": "completed", "seed": cfg.seed, "config": cfg.to_dict(), "history": history,
-        "test_metrics": metrics, "seconds": round(seconds, 1),
+        "test_metrics": metrics, "seconds": round(seconds, 1), "images_seen": images,
         "images_per_second": round(images / seconds, 1) if history else None,
         "threads": torch.get_num_threads(), "latentlab_version": latentlab.__version__,
         "torch_version": torch.__version__.split("+")[0],
