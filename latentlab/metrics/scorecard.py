@@ -123,24 +123,31 @@ def compute_scores(source, encode, settings: ScoreSettings, progress: Progress |
             "factor_names": list(source.factor_names)}
 
 
-def _file(model, settings: ScoreSettings) -> str:
-    return f"{model.info.hash}-disentanglement-{settings.key()}.json"
+def score_file(digest: str, settings: ScoreSettings) -> str:
+    """File name of a checkpoint's cached scores, from its content hash."""
+    return f"{digest}-disentanglement-{settings.key()}.json"
 
 
-def _dirs(model) -> list[Path]:
+def _dirs(folder: Path, name: str) -> list[Path]:
+    """Where a checkpoint's scores may be, shipped first."""
     from latentlab.latent.cache import user_cache_root
 
-    return [Path(model.info.path) / "cache", user_cache_root() / model.info.name]
+    return [Path(folder) / "cache", user_cache_root() / name]
+
+
+def lookup(folder: Path, name: str, digest: str, settings: ScoreSettings) -> dict | None:
+    """Cached scores of the checkpoint in `folder` (content hash `digest`), or None."""
+    for d in _dirs(folder, name):
+        path = d / score_file(digest, settings)
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None
 
 
 def cached_scores(model, settings: ScoreSettings | None = None) -> dict | None:
     """The scores of a loaded checkpoint if they were computed before (shipped or user cache)."""
     settings = settings or settings_for(model.info.dataset["name"])
-    for d in _dirs(model):
-        path = d / _file(model, settings)
-        if path.is_file():
-            return json.loads(path.read_text())
-    return None
+    return lookup(model.info.path, model.info.name, model.info.hash, settings)
 
 
 def checkpoint_scores(model, settings: ScoreSettings | None = None,
@@ -165,7 +172,8 @@ def checkpoint_scores(model, settings: ScoreSettings | None = None,
                   test_mse=float(model.evaluate(data.x_test)["mse"]),
                   seconds=round(time.perf_counter() - started, 1))
     result = _finite(result)
-    path = Path(write_to or _dirs(model)[1]) / _file(model, settings)
+    folder = write_to or _dirs(model.info.path, model.info.name)[1]
+    path = Path(folder) / score_file(model.info.hash, settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path, suffix=".json") as tmp:
         tmp.write_text(json.dumps(_finite(result), allow_nan=False))
