@@ -10,7 +10,7 @@ from latentlab import checkpoint
 from latentlab.config import TrainConfig
 from latentlab.datasets.shapes import GridFactors
 from latentlab.errors import ConfigError
-from latentlab.metrics import scorecard
+from latentlab.metrics import scorecard, sweep
 from latentlab.metrics.factor_map import diagonal_order, dim_factors, normalised_mi
 from latentlab.train import train
 
@@ -138,3 +138,27 @@ def test_a_cancelled_scoring_writes_nothing(shapes_checkpoint, tmp_path, monkeyp
     with pytest.raises(scorecard.Cancelled):
         scorecard.checkpoint_scores(shapes_checkpoint, TINY, cancel=lambda: True)
     assert not list((tmp_path / "user").rglob("*.json"))
+
+
+def test_zoo_sweep_lists_scored_checkpoints_and_names_the_rest(shapes_checkpoint, tmp_path,
+                                                               monkeypatch):
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "user"))
+    zoo = tmp_path / "zoo"
+    assert sweep.zoo_sweep("shapes", zoo, TINY) == ([], ["tiny_shapes"])
+    assert sweep.zoo_sweep("faces", zoo, TINY) == ([], [])
+    scores = scorecard.checkpoint_scores(shapes_checkpoint, TINY, write_to=zoo / "tiny_shapes" / "cache")
+    rows, unscored = sweep.zoo_sweep("shapes", zoo, TINY)
+    assert unscored == [] and len(rows) == 1
+    row = sweep.flat(rows[0])
+    assert row["mig"] == scores["mig"] and row["label"] == "VAE" and row["seed"] == 0
+    assert row["group"] == "VAE" and row["images_seen"] == 64 and not row["streamed"]
+
+
+def test_summarise_gives_median_and_range_per_setting():
+    rows = [{"name": f"m{i}", "group": g, "label": g, "family": "vae", "streamed": True,
+             "knob": 4.0, "mig": v, "test_mse": 0.01 * v}
+            for i, (g, v) in enumerate([("a", 0.1), ("b", 0.5), ("a", 0.3), ("a", 0.2)])]
+    out = sweep.summarise(rows, keys=("mig", "test_mse"))
+    assert [g["group"] for g in out] == ["a", "b"] and [g["n"] for g in out] == [3, 1]
+    assert out[0]["mig"] == {"median": 0.2, "min": 0.1, "max": 0.3}
+    assert out[0]["names"] == ["m0", "m2", "m3"] and out[1]["mig"]["median"] == 0.5
