@@ -49,7 +49,7 @@ def test_normalised_mi_is_diagonal_for_a_perfect_code_and_follows_a_permutation(
 def test_dim_factors_names_the_strongest_factor_its_share_and_dead_dims():
     matrix = np.array([[0.0, 0.8, 0.2],   # mostly b
                        [0.5, 0.0, 0.0],   # only a
-                       [0.01, 0.0, 0.005]])  # carries nothing
+                       [0.04, 0.0, 0.005]])  # carries nothing (MI bias level)
     got = dim_factors(matrix, ["a", "b", "c"])
     assert [(d.dim, d.factor) for d in got] == [(0, "b"), (1, "a"), (2, None)]
     assert got[0].amount == pytest.approx(0.8) and got[0].share == pytest.approx(0.8)
@@ -66,7 +66,7 @@ def test_diagonal_order_puts_each_factors_dim_on_the_diagonal():
     diag = np.zeros((6, 3))
     diag[[0, 1, 2], [0, 1, 2]] = [0.9, 0.7, 0.8]
     diag[3] = [0.3, 0.0, 0.0]   # a second, weaker dim for factor a
-    diag[4] = [0.0, 0.0, 0.01]  # carries nothing
+    diag[4] = [0.0, 0.0, 0.04]  # carries nothing (MI bias level)
     diag[5] = [0.0, 0.2, 0.05]  # a second dim for b
     perm = rng.permutation(6)
     shuffled = diag[perm] + rng.uniform(0, 0.005, (6, 3))

@@ -54,7 +54,7 @@ def _check_matrix(matrix) -> np.ndarray:
     return m
 
 
-def dim_factors(matrix, factor_names: list[str], min_amount: float = 0.02) -> list[DimFactor]:
+def dim_factors(matrix, factor_names: list[str], min_amount: float = 0.05) -> list[DimFactor]:
     """Per latent dim (in index order): the factor with the largest entry in its row, that entry,
     and its share of the row. A dim whose largest entry is below `min_amount` carries no factor
     (collapsed VAE dims, noise)."""
@@ -70,7 +70,7 @@ def dim_factors(matrix, factor_names: list[str], min_amount: float = 0.02) -> li
     return out
 
 
-def diagonal_order(matrix, min_amount: float = 0.02) -> np.ndarray:
+def diagonal_order(matrix, min_amount: float = 0.05) -> np.ndarray:
     """Dims `[d]` ordered so the matrix reads as a diagonal: factor k's best dim (one distinct dim
     per factor, by maximum-weight assignment) sits in position k; factors no dim carries (entry
     below `min_amount`) get none. The other dims follow, grouped by their strongest factor, each
