@@ -58,7 +58,7 @@ class ScoreSettings:
 
 # The bench's sizes for shapes (disentanglement_lib uses 10000 / 5000 votes); faces render about
 # 15x slower than sprites and encode 4x slower, so they get fewer samples and smaller groups
-# (26,600 images instead of 601,000).
+# (29,100 images instead of 601,000).
 DEFAULT_SETTINGS = {"shapes": ScoreSettings(), "faces": ScoreSettings(samples=3000, votes=300,
                                                                       group_size=16)}
 
