@@ -3,11 +3,10 @@
 `streamlit run` finds the `st.App` below and serves this same file as the app's script. Two roles:
 
 - Imported as a module (`__name__ == "app"`, once per server process): build the `st.App`, whose
-  lifespan imports torch, latentlab and plotly before the server answers. A fresh process would
-  otherwise spend 1.3 s of the first visitor's wait importing them (measured in a real browser).
-- Run as the script (`__name__ == "__main__"`, every rerun of every session): list the pages
-  (st.navigation, so pages/ is not auto-discovered and pages/common.py stays a module), draw the
-  sidebar model picker, then run the chosen page.
+  lifespan sets the process up and imports torch, latentlab and plotly before the server answers
+  (a fresh process would otherwise spend 1.3 s of the first visitor's wait importing them).
+- Run as the script (`__name__ == "__main__"`, every rerun of every session): the page list from
+  latentlab.ui.pages, the sidebar's checkpoint picker, then the chosen page.
 """
 
 import streamlit as st
@@ -16,37 +15,31 @@ if __name__ != "__main__":
     import asyncio
     from contextlib import asynccontextmanager
 
-    def _import_app_modules() -> None:
-        import pages.common  # noqa: F401 - torch, numpy, latentlab
-        import pages.draw  # noqa: F401 - plotly
-        import pages.sidebar  # noqa: F401
+    def _start_process() -> None:
+        from latentlab.ui import draw, resources, runtime, sidebar  # noqa: F401 - torch, latentlab, plotly
+
+        runtime.limit_threads()
+        runtime.declare_explicit_navigation()
 
     @asynccontextmanager
     async def _warm(_app):
-        await asyncio.to_thread(_import_app_modules)
+        await asyncio.to_thread(_start_process)
         yield
 
     app = st.App(__file__, lifespan=_warm)
 
 else:
-    from pages import common, sidebar
+    from latentlab.ui import resources, runtime, sidebar
+    from latentlab.ui.pages import PAGES
 
+    runtime.limit_threads()  # idempotent; AppTest runs this script without the lifespan
     st.set_page_config(page_title="latentlab", page_icon=":material/explore:", layout="wide")
-
-    PAGES = [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
-        st.Page("pages/edit.py", title="Edit", icon=":material/tune:"),
-        st.Page("pages/interpolate.py", title="Interpolate", icon=":material/timeline:"),
-        st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-    ]
-
-    page = st.navigation(PAGES)
+    page = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=i == 0)
+                          for i, p in enumerate(PAGES)])
     st.sidebar.markdown("### Model")
     name = sidebar.model_picker()
     try:
         page.run()
     finally:
         if name is not None:  # after the page has drawn: build its dataset off the script thread
-            common.warm_dataset(name)
+            resources.warm_dataset(name)

@@ -1,4 +1,4 @@
-"""`python -m latentlab`: train, eval, list, reconstruct, sample.
+"""`python -m latentlab`: train, eval, list, reconstruct, sample, replay.
 
 Errors a user can cause (unknown dataset or checkpoint, bad config values, missing files) print
 one line to stderr and exit with status 2; nothing is written.
@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("-n", type=int, default=32, help="number of images")
         q.add_argument("--seed", type=int, default=0)
         q.set_defaults(run=_reconstruct if name == "reconstruct" else _sample)
+    r = sub.add_parser("replay", help="turn a state file exported from the app back into its image")
+    r.add_argument("state", help="the .json state file (Download → state)")
+    r.add_argument("--out", required=True, help="PNG file to write")
+    r.add_argument("--checkpoint", default=None, help="load this checkpoint (name or folder) instead of the one named in the file")
+    r.set_defaults(run=_replay)
     return p
 
 
@@ -128,12 +133,13 @@ def _list(args) -> int:
     print(header)
     for r in rows:
         print(f"{r['name']:<16} {r['dataset']:<8} {r['family']:<16} {r['latent_dim']:>6} "
-              f"{r['test_mse']:>9.4f} {r['size_mb']:>5.2f}")
+              f"{r['metrics'].get('mse', float('nan')):>9.4f} {r['size_mb']:>5.2f}")
     return 0
 
 
 def _reconstruct(args) -> int:
-    from latentlab.zoo import reconstruction_grid, save_png
+    from latentlab.render import save_png
+    from latentlab.zoo import reconstruction_grid
 
     grid = reconstruction_grid(checkpoint_ref(args.checkpoint), n=args.n, seed=args.seed)
     save_png(grid, args.out)
@@ -142,9 +148,18 @@ def _reconstruct(args) -> int:
 
 
 def _sample(args) -> int:
-    from latentlab.zoo import sample_grid, save_png
+    from latentlab.render import save_png
+    from latentlab.zoo import sample_grid
 
     grid = sample_grid(checkpoint_ref(args.checkpoint), n=args.n, seed=args.seed)
     save_png(grid, args.out)
     print(f"wrote {args.out}")
+    return 0
+
+
+def _replay(args) -> int:
+    from latentlab.replay import replay
+
+    ref = checkpoint_ref(args.checkpoint) if args.checkpoint else None
+    print(f"wrote {replay(args.state, args.out, ref)}")
     return 0

@@ -1,17 +1,15 @@
 """The shipped model zoo: listing, the data a checkpoint was trained on, and image grids.
 
-Grids are tensors `[3, H, W]` in [0, 1]; `save_png` writes them atomically.
+Grids are tensors `[C, H, W]` in [0, 1] tiled by latentlab.render (which also writes them).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
-from latentlab import checkpoint
-from latentlab.atomic import atomic_file
+from latentlab import checkpoint, render
 from latentlab.datasets import Dataset, load_dataset
 from latentlab.errors import LatentlabError
 from latentlab.models import LatentModel
@@ -21,6 +19,10 @@ def dataset_of(model: LatentModel) -> Dataset:
     """The dataset (same options, same split) a loaded checkpoint was trained on."""
     ds = model.info.dataset
     return load_dataset(ds["name"], **ds.get("options", {}))
+
+
+# Test metrics a zoo row carries, under the keys training.json stores them with.
+ROW_METRICS = ("mse", "psnr", "neg_elbo", "active_units")
 
 
 def zoo_table() -> tuple[list[dict], list[str]]:
@@ -42,8 +44,7 @@ def _zoo_row(name: str, path: Path) -> dict:
     return {
         "name": name, "dataset": config["dataset"]["name"], "family": config.get("label", config["architecture"]),
         "architecture": config["architecture"], "latent_dim": config["model_args"]["latent_dim"],
-        "test_mse": metrics.get("mse", float("nan")), "test_psnr": metrics.get("psnr", float("nan")),
-        "neg_elbo": metrics.get("neg_elbo"), "active_units": metrics.get("active_units"),
+        "metrics": {k: metrics[k] for k in ROW_METRICS if isinstance(metrics.get(k), (int, float))},
         "train_seconds": training.get("seconds"),
         "size_mb": round((path / "model.safetensors").stat().st_size / 1e6, 2),
     }
@@ -85,26 +86,9 @@ def sample_grid(ref, n: int = 32, seed: int = 0, nrow: int = 16) -> torch.Tensor
 
 
 def _grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
-    from torchvision.utils import make_grid  # imported here: ~1.5 s that the app's first map skips
-
-    return make_grid(images, nrow=nrow, padding=2, pad_value=0.5)
+    return render.tile(images, ncol=nrow, gap=2, fill=0.5)
 
 
 def _check_n(n: int) -> None:
     if not 1 <= n <= 1024:
         raise LatentlabError(f"-n must be between 1 and 1024, got {n}")
-
-
-def save_png(grid: torch.Tensor, path: str | os.PathLike) -> Path:
-    """Write a `[C, H, W]` image in [0, 1] as PNG, atomically (temp file, then os.replace)."""
-    from latentlab.latent.interpolate import to_pil
-
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise LatentlabError(f"output must be a .png file, got {path}")
-    if not path.parent.is_dir():
-        raise LatentlabError(f"output folder does not exist: {path.parent}")
-    image = to_pil(grid)
-    with atomic_file(path, suffix=".png") as tmp:
-        image.save(tmp, format="PNG")
-    return path

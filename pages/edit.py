@@ -4,158 +4,142 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages import common, draw
+from latentlab import render
+from latentlab.replay import ViewState
+from latentlab.ui import resources as res
+from latentlab.ui import state, widgets
 
 TOP_DIMS = 12
 TOP_ATTRIBUTES = 8
-SOURCES = ["Test image", "My images"]
+EXPORT_PX = 512
+DIRECTION_METHODS = {"mean difference": "mean_difference", "classifier normal": "logistic"}
 
 
-def apply_request(model, n: int) -> None:
-    """A sample sent from Explore / Upload / Compare becomes this page's sample."""
-    request = common.take_request("edit")
-    if not request:
-        return
-    if "index" in request:
-        st.session_state["edit_source"] = SOURCES[0]
-        st.session_state[index_key(model)] = min(int(request["index"]), n - 1)
-    elif request.get("pool") in common.pool(model):
-        st.session_state["edit_source"] = SOURCES[1]
-        st.session_state["edit_pool"] = request["pool"]
-
-
-def index_key(model) -> str:
-    return f"edit_index_{model.info.dataset['name']}"
-
-
-def random_index(key: str, n: int) -> None:
-    st.session_state[key] = int(np.random.default_rng().integers(n))
-
-
-def pick_sample(model, data) -> tuple[str, torch.Tensor]:
-    """(a name for the sample, its image `[1, C, H, W]`)."""
-    n = len(data.x_test)
-    apply_request(model, n)
-    source = common.kept(st.radio, "Sample", "edit_source", SOURCES[0], options=SOURCES, horizontal=True)
-    if source == SOURCES[0]:
-        key = index_key(model)
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        i = int(common.kept(c1.number_input, f"Test image (0–{n - 1})", key, 0,
-                            min_value=0, max_value=n - 1, step=1))
-        c2.button("Random", icon=":material/casino:", on_click=random_index, args=(key, n), key="edit_random", width="stretch")
-        return f"test #{i}", data.x_test[i:i + 1]
-    mine = common.pool(model)
-    upload = st.file_uploader("Add an image", type=common.UPLOAD_TYPES, key="edit_upload")
-    if upload is not None:
-        common.add_upload(model, upload)
-    if not mine:
-        st.info("No images of yours yet: upload one here or on the Upload page.")
-        st.stop()
-    names = list(mine)
-    name = common.kept(st.selectbox, "Image", "edit_pool", names[-1], options=names)
-    return name, mine[name]
-
-
-def dim_sliders(z0: np.ndarray, order, score, score_name: str, ranges, prefix: str) -> np.ndarray:
+def dim_sliders(z0: np.ndarray, order, score, score_name: str, ranges) -> np.ndarray:
     """One slider per latent dimension, most important first; the rest in an expander."""
     z = z0.copy()
 
     def slider(col, d: int) -> None:
         lo, hi = min(ranges[d, 0], z0[d]), max(ranges[d, 1], z0[d])
         z[d] = col.slider(f"z{d}", float(lo), float(hi), float(z0[d]), step=float(hi - lo) / 200,
-                          format="%.2f", key=f"{prefix}_z{d}", help=f"{score_name} {score[d]:.3g}")
+                          format="%.2f", key=f"z{d}", bind="query-params", help=_dim_help(score_name, score[d]))
 
-    cols = st.columns(2)
-    for k, d in enumerate(order[:TOP_DIMS]):
-        slider(cols[k % 2], int(d))
+    _two_columns(order[:TOP_DIMS], slider)
     if len(order) > TOP_DIMS:
         with st.expander(f"{len(order) - TOP_DIMS} less important dimensions"):
-            cols = st.columns(2)
-            for k, d in enumerate(order[TOP_DIMS:]):
-                slider(cols[k % 2], int(d))
+            _two_columns(order[TOP_DIMS:], slider)
     return z
 
 
-def attribute_sliders(z: np.ndarray, dirs, prefix: str) -> np.ndarray:
+def _dim_help(score_name: str, value: float) -> str:
+    if score_name == "KL":
+        return (f"Mean KL {value:.2f} nats: how much information this dimension carries about an image "
+                "(≈ 0: unused, decodes to nothing).")
+    return f"Variance of the test codes along this dimension: {value:.3g} (larger: more of the data's spread)."
+
+
+def _two_columns(items, draw_one) -> None:
+    cols = st.columns(2)
+    for k, item in enumerate(items):
+        draw_one(cols[k % 2], item if isinstance(item, str) else int(item))
+
+
+def attribute_sliders(z: np.ndarray, dirs) -> tuple[np.ndarray, dict[str, float]]:
     """One slider per attribute direction, in standard deviations of the codes along it."""
     if dirs is None:
         st.caption("This dataset has no labels to fit attribute directions on.")
-        return z
+        return z, {}
     names = list(dirs.directions_)
     strengths = {}
 
     def slider(col, name: str) -> None:
-        strengths[name] = col.slider(name, -3.0, 3.0, 0.0, 0.1, key=f"{prefix}_a_{name}",
+        strengths[name] = col.slider(name, -3.0, 3.0, 0.0, 0.1, key=f"a_{name}", bind="query-params",
                                      help=f"probe accuracy {dirs.accuracy_[name]:.0%}")
 
-    cols = st.columns(2)
-    for k, name in enumerate(names[:TOP_ATTRIBUTES]):
-        slider(cols[k % 2], name)
+    _two_columns(names[:TOP_ATTRIBUTES], slider)
     if len(names) > TOP_ATTRIBUTES:
         with st.expander(f"{len(names) - TOP_ATTRIBUTES} more attributes"):
-            cols = st.columns(2)
-            for k, name in enumerate(names[TOP_ATTRIBUTES:]):
-                slider(cols[k % 2], name)
+            _two_columns(names[TOP_ATTRIBUTES:], slider)
     for name, s in strengths.items():
         if s:
             z = dirs.apply(z, name, s)
-    return z
+    return z, {k: v for k, v in strengths.items() if v}
 
 
-def tag_slider(z: np.ndarray, tagged, prefix: str) -> np.ndarray:
+def tag_slider(z: np.ndarray, tagged) -> tuple[np.ndarray, float]:
     """The direction from the user's hand-tagged groups on the map (B -> A), if both exist."""
     if tagged is None:
         st.caption("Tag two groups of points on Explore (A and B) to get a slider between them.")
-        return z
+        return z, 0.0
     vector, scale = tagged
-    s = st.slider("your tags: B → A", -3.0, 3.0, 0.0, 0.1, key=f"{prefix}_tags",
+    s = st.slider("your tags: B → A", -3.0, 3.0, 0.0, 0.1, key="tags_ba",
                   help="mean code of group A minus mean code of group B, in stds of the codes along it")
-    return z + s * scale * vector.astype(z.dtype)
+    return z + s * scale * vector.astype(z.dtype), s
 
 
-def reset() -> None:
-    st.session_state["edit_token"] = st.session_state.get("edit_token", 0) + 1
+def reset(z0: np.ndarray) -> None:
+    """Sliders back to their defaults (the sample's own code, strength 0), in the URL too. Set,
+    not deleted: the browser only redraws a slider whose value the session state sets."""
+    defaults = {f"z{d}": float(v) for d, v in enumerate(z0)} | {"tags_ba": 0.0}
+    defaults |= {k: 0.0 for k in st.session_state if isinstance(k, str) and k.startswith("a_")}
+    for key, value in defaults.items():
+        st.session_state[key] = value
+
+
+def follow_sample(model, picked: widgets.Picked) -> None:
+    """Put the sliders on a newly picked sample's code (Streamlit keeps a keyed slider's value
+    when only its default changes). Not on the first run of a session: a link's values stand."""
+    current = (model.info.hash, picked.ref.param)
+    previous = st.session_state.get("_edit_for")
+    st.session_state["_edit_for"] = current
+    if previous is not None and previous != current:
+        reset(picked.z)
 
 
 @st.fragment
-def editor(model, x: torch.Tensor, sample: str, z0: np.ndarray, order, score, score_name: str,
-           ranges, data, recon: torch.Tensor, tagged=None) -> None:
+def editor(model, data, picked: widgets.Picked, order, score, score_name: str, ranges, recon) -> None:
     """Sliders -> decode -> image. A fragment: moving a slider reruns only this block."""
-    prefix = f"edit_{model.info.hash}_{sample}_{st.session_state.get('edit_token', 0)}"
     left, right = st.columns([3, 2], gap="large")
-    with left:
+    # The sliders scroll inside a box of fixed height, so on a 1366×768 screen the edited image
+    # beside them stays in view while they move.
+    with left, st.container(height=380, border=False):
         tab_dims, tab_attr = st.tabs(["Latent dimensions", "Attribute directions"])
         with tab_dims:
             st.caption(f"Ordered by importance ({'mean posterior KL' if score_name == 'KL' else 'variance of the codes'}); "
                        "a slider's range covers 98% of the " + ("prior." if score_name == "KL" else "data's codes."))
-            z = dim_sliders(z0, order, score, score_name, ranges, prefix)
+            z_dims = dim_sliders(picked.z, order, score, score_name, ranges)
         with tab_attr:
-            method = common.direction_method(st, f"{prefix}_method")
-            st.caption("Fitted on the test codes; 1 step = one standard deviation of the codes along "
-                       "the direction.")
-            z = attribute_sliders(z, common.directions(model, data, method), prefix)
-            z = tag_slider(z, tagged, prefix)
-    edited = common.decode(model, z[None])[0]
+            label = st.radio("Direction", list(DIRECTION_METHODS), horizontal=True, key="dir", bind="query-params",
+                             help="Mean difference: mean code of the samples with the attribute minus the mean "
+                                  "code of those without. Classifier normal: the normal of a logistic regression "
+                                  "separating them (InterFaceGAN).")
+            st.caption("Fitted on the test codes; 1 step = one standard deviation of the codes along the direction.")
+            z, strengths = attribute_sliders(z_dims, res.directions(model, data, DIRECTION_METHODS[label]))
+            z, tag = tag_slider(z, res.tag_direction(model, state.tags(model)))
+    edited = res.decode(model, z[None])
+    edits = {"dims": {int(d): float(v) for d, v in enumerate(z_dims) if v != picked.z[d]},
+             "attributes": strengths, "direction": DIRECTION_METHODS[label], "tags": tag}
     with right:
-        st.image(draw.png(edited), caption=f"edited {sample}", width="content", output_format="PNG")
-        c1, c2 = st.columns(2)
-        c1.download_button("PNG", data=draw.png(edited, px=512), file_name=f"{model.info.name}-edit.png",
-                           mime="image/png", icon=":material/download:", on_click="ignore", width="stretch")
-        c2.button("Reset", icon=":material/restart_alt:", on_click=reset, key="edit_reset", width="stretch")
-        st.image(draw.strip(torch.stack([x[0], recon]), px=112),
-                 caption="original · unedited reconstruction", width="content", output_format="PNG")
+        widgets.show(render.png(edited, px=widgets.LARGE), f"edited {picked.label}")
+        stem = f"{model.info.name}-edit"
+        widgets.downloads(ViewState.of("edit", model, picked.ref.param, picked.z, z, edits, EXPORT_PX),
+                          render.png(edited, px=EXPORT_PX), stem)
+        st.button("Reset", icon=":material/restart_alt:", on_click=reset, args=(picked.z,),
+                  key="edit_reset", width="stretch")
+        widgets.show(render.png(torch.cat([picked.x, recon]), px=112),
+                     "original · unedited reconstruction")
 
 
 def main() -> None:
-    model = common.current_model()
-    common.page_header("Edit", "Decode a sample's code after moving it: one slider per latent dimension "
-                       "and one per attribute direction. The image updates when you release a slider.")
-    data = common.dataset(model)
-    sample, x = pick_sample(model, data)
-    z0 = common.encode(model, x)[0]
-    order, score, score_name = common.dimension_order(model, data)
-    editor(model, x, sample, z0, order, score, score_name, common.slider_ranges(model),
-           data, common.decode(model, z0[None])[0], common.tag_direction(model))
+    model = res.current_model()
+    widgets.page_header("Edit", "Decode a sample's code after moving it: one slider per latent dimension "
+                        "and one per attribute direction. The image updates when you release a slider.")
+    data = res.dataset(model)
+    picked = widgets.sample_picker(model, data, "sample")
+    follow_sample(model, picked)
+    order, score, score_name = res.dimension_order(model, data)
+    editor(model, data, picked, order, score, score_name, res.slider_ranges(model),
+           res.decode(model, picked.z[None]))
 
 
 main()

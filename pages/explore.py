@@ -4,31 +4,31 @@ import re
 
 import numpy as np
 import streamlit as st
-import torch
 
-from pages import common, draw
+from latentlab import render
+from latentlab.latent.labels import colour_names, is_categorical, label_text
+from latentlab.sample import SampleRef
+from latentlab.ui import draw, state, widgets
+from latentlab.ui import resources as res
 
 MAX_SHOWN = 32
 ERROR = "reconstruction error"
 
 
-def map_controls(model, lat) -> tuple[str, str, str]:
+def map_controls(lat) -> tuple[str, str, str]:
     c1, c2, c3 = st.columns([2, 3, 1])
-    method = common.kept(c1.radio, "Projection", "explore_method", "PCA",
-                         options=list(common.MAP_METHODS), horizontal=True)
-    options = [*common.label_names(lat.labels), ERROR]
-    colour = common.kept(c2.selectbox, "Colour by", "explore_colour", options[0], options=options)
-    split = common.kept(c3.radio, "Split", "explore_split", "test", options=["test", "train"],
-                        horizontal=True)
-    return common.MAP_METHODS[method], colour, split
+    method = c1.radio("Projection", list(res.MAP_METHODS), horizontal=True, key="map", bind="query-params")
+    options = [*colour_names(lat.labels), ERROR]
+    colour = c2.selectbox("Colour by", options, key="colour", bind="query-params")
+    split = c3.radio("Split", ["test", "train"], horizontal=True, key="split", bind="query-params")
+    return res.MAP_METHODS[method], colour, split
 
 
 def fitted_map(model, method: str, split: str):
     """The map from the cache; UMAP/t-SNE are fitted only behind an explicit button."""
-    label = next(k for k, v in common.MAP_METHODS.items() if v == method)
-    if common.map_is_cached(model, method, split) or st.session_state.get(f"fit_{method}_{split}"):
-        with st.spinner(f"Fitting {label} on the {split} codes (once per checkpoint)…"):
-            return common.get_map(model, method, split)
+    label = next(k for k, v in res.MAP_METHODS.items() if v == method)
+    if res.map_is_cached(model, method, split) or st.session_state.get(f"fit_{method}_{split}"):
+        return res.get_map(model, method, split)
     st.info(f"No precomputed {label} map for this checkpoint's {split} split. Fitting one takes "
             "from a few seconds to a minute on a CPU; PCA is instant.")
     if st.button(f"Fit {label} now", key=f"fit_button_{method}"):
@@ -41,9 +41,9 @@ def colour_values(model, lat, colour: str):
     """(values, hover text, categorical?) for the chosen colouring."""
     if colour == ERROR:
         return lat.recon_error, [f"{e:.4f}" for e in lat.recon_error], False
-    cats = common.categories(model)
+    cats = res.categories(model)
     values = np.asarray(lat.labels[colour])
-    return values, common.label_text(colour, values, cats), common.is_categorical(colour, values, cats)
+    return values, label_text(colour, values, cats), is_categorical(colour, values, cats)
 
 
 def parse_indices(text: str, n: int) -> list[int]:
@@ -61,43 +61,47 @@ def selected_indices(event, typed: list[int]) -> list[int]:
     return list(dict.fromkeys(from_map + typed))
 
 
-def images_of(model, split: str, idx: list[int]) -> torch.Tensor:
-    x, _ = common.dataset(model).split(split)
-    return x[idx]
-
-
 def show_selection(model, lat, split: str, idx: list[int]) -> None:
     st.subheader(f"{len(idx)} selected")
     shown = idx[:MAX_SHOWN]
     if len(idx) > MAX_SHOWN:
         st.caption(f"Showing the first {MAX_SHOWN}.")
-    x = images_of(model, split, shown)
-    x_hat = common.reconstruct(model, x)
+    x = res.dataset(model).split(split)[0][shown]
     ncol = min(len(shown), 8)
     c1, c2 = st.columns(2)
-    c1.image(draw.grid(x, ncol), caption="originals", width="content", output_format="PNG")
-    c2.image(draw.grid(x_hat, ncol), caption="reconstructions", width="content", output_format="PNG")
+    c1.image(render.png(x, ncol, widgets.TILE), caption="originals", width="content", output_format="PNG")
+    c2.image(render.png(res.reconstruct(model, x), ncol, widgets.TILE), caption="reconstructions",
+             width="content", output_format="PNG")
     st.caption("Samples: " + ", ".join(f"#{i}" for i in shown)
                + f" · mean reconstruction MSE {lat.recon_error[shown].mean():.4f}")
-    send_buttons(model, split, idx, x)
-
-
-def send_buttons(model, split: str, idx: list[int], x: torch.Tensor) -> None:
-    c1, c2 = st.columns(2)
-    if c1.button(f"Edit #{idx[0]}", icon=":material/tune:", key="explore_to_edit", width="stretch"):
-        common.send("edit", **ref(model, split, idx[0], x[0:1]))
-    if len(idx) >= 2 and c2.button(f"Interpolate #{idx[0]} → #{idx[1]}", icon=":material/timeline:", key="explore_to_interp",
-                                   width="stretch"):
-        common.send("interpolate", a=ref(model, split, idx[0], x[0:1]), b=ref(model, split, idx[1], x[1:2]))
-    elif len(idx) < 2:
-        c2.caption("Select two or more points to interpolate between the first two.")
+    refs = [sample_ref(model, split, i, x[k:k + 1]) for k, i in enumerate(shown[:2])]
+    send_buttons(refs, idx)
     if split == "test":
         tag_buttons(model, idx)
 
 
+def sample_ref(model, split: str, i: int, x) -> SampleRef:
+    """Test samples travel by index; a train sample is copied into the session's own images."""
+    if split == "test":
+        return SampleRef.test(i)
+    state.pool(model)[f"train #{i}"] = x
+    return SampleRef.upload(f"train #{i}")
+
+
+def send_buttons(refs: list[SampleRef], idx: list[int]) -> None:
+    c1, c2 = st.columns(2)
+    if c1.button(f"Edit #{idx[0]}", icon=":material/tune:", key="explore_to_edit", width="stretch"):
+        state.send("edit", sample=refs[0])
+    if len(refs) >= 2 and c2.button(f"Interpolate #{idx[0]} → #{idx[1]}", icon=":material/timeline:",
+                                    key="explore_to_interp", width="stretch"):
+        state.send("interpolate", a=refs[0], b=refs[1])
+    elif len(refs) < 2:
+        c2.caption("Select two or more points to interpolate between the first two.")
+
+
 def tag_buttons(model, idx: list[int]) -> None:
     """Tag the selection as group A or B; Edit then offers a slider from B towards A."""
-    t = common.tags(model)
+    t = state.tags(model)
     c1, c2, c3 = st.columns(3)
     for col, group in ((c1, "A"), (c2, "B")):
         if col.button(f"Tag as group {group}", icon=":material/label:", key=f"tag_{group}", width="stretch"):
@@ -110,22 +114,13 @@ def tag_buttons(model, idx: list[int]) -> None:
                "slider that moves a code from B's mean towards A's.")
 
 
-def ref(model, split: str, i: int, x: torch.Tensor) -> dict:
-    """Test samples travel by index; others are copied into the session's image pool."""
-    if split == "test":
-        return {"index": int(i)}
-    name = f"{split} #{i}"
-    common.pool(model)[name] = x
-    return {"pool": name}
-
-
 def main() -> None:
-    model = common.current_model()
-    common.page_header("Explore", f"Every {model.info.dataset['name']} sample as one point: its "
-                       f"{model.latent_dim}-number code projected to 2-D. Nearby points have similar codes. "
-                       "Click, box or lasso points to see them (double-click clears).")
-    method, colour, split = map_controls(model, common.latents(model))
-    lat = common.latents(model, split)
+    model = res.current_model()
+    widgets.page_header("Explore", f"Every {model.info.dataset['name']} sample as one point: its "
+                        f"{model.latent_dim}-number code projected to 2-D. Nearby points have similar codes. "
+                        "Click a point to see it, or pick the toolbar's lasso or box to select many (double-click clears).")
+    method, colour, split = map_controls(res.latents(model))
+    lat = res.latents(model, split)
     _, xy = fitted_map(model, method, split)
     values, text, categorical = colour_values(model, lat, colour)
     fig = draw.map_figure(xy, values, colour, text, categorical)

@@ -3,54 +3,53 @@
 import pandas as pd
 import streamlit as st
 
+from latentlab import render
+from latentlab.ui import resources as res
+from latentlab.ui import widgets
+from latentlab.ui.pages import PAGES
 from latentlab.zoo import reconstruction_grid, zoo_table
-from pages import common, draw
 
 ABOUT = """
-latentlab trains and loads a family of autoencoders on a laptop CPU — plain, denoising,
-VAE, β-VAE and PCA as the linear autoencoder — and lets you see and touch what their latent
-spaces learned. Pick a **dataset** and a **checkpoint** in the sidebar, then:
-
-- **Explore** the 2-D map of a split's codes, coloured by label or reconstruction error; lasso points to see them.
-- **Edit** a sample with a slider per latent dimension and per attribute direction.
-- **Interpolate** between two samples, linearly or along a great circle, and check how realistic the path stays.
-- **Upload** your own images: reconstruction, error map, nearest neighbours, and where they land on the map.
-- **Compare** two to four models side by side on the same inputs.
+latentlab trains and loads a family of autoencoders on a laptop CPU and lets you see and touch
+what their latent spaces learned. Pick a **dataset** and a **checkpoint** in the sidebar, then:
 """
 
-COLUMNS = {"name": "checkpoint", "dataset": "dataset", "family": "family", "latent_dim": "latent size",
-           "test_mse": "test MSE", "test_psnr": "PSNR (dB)", "neg_elbo": "−ELBO",
-           "active_units": "active units", "size_mb": "size (MB)"}
+
+def about() -> str:
+    return ABOUT + "\n".join(f"- **{p.title}**: {p.summary}" for p in PAGES[1:])
 
 
-def zoo_frame() -> pd.DataFrame:
+def zoo_frame() -> tuple[pd.DataFrame, dict]:
     rows, _ = zoo_table()  # the sidebar has already named any entry that cannot be listed
-    return pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
+    frame = pd.DataFrame([{"checkpoint": r["name"], "dataset": r["dataset"], "family": r["family"],
+                           "latent size": r["latent_dim"],
+                           **{label: widgets.metric_text(k, r["metrics"].get(k))
+                              for k, (label, _, _) in widgets.METRICS.items()},
+                           "size (MB)": r["size_mb"]} for r in rows])
+    return frame, widgets.metric_columns()
 
 
 def show_reconstructions(model, n: int, seed: int) -> None:
-    common.dataset(model)  # reconstruction_grid reads the model's own test split
-    grid = reconstruction_grid(model, n=n, seed=seed, nrow=min(n, 16))  # [3, H, W], inference mode
-    st.image(draw.png(grid, px=max(grid.shape[-1], 960)), width="content", output_format="PNG")
+    res.dataset(model)  # reconstruction_grid reads the model's own test split
+    grid = reconstruction_grid(model, n=n, seed=seed, nrow=min(n, 16))  # [C, H, W]
+    st.image(render.png(grid[None], px=max(grid.shape[-1], 960)), width="content", output_format="PNG")
 
 
 def main() -> None:
-    common.page_header("latentlab", "An interactive latent-space lab: autoencoders you can poke at.")
-    st.markdown(ABOUT)
+    widgets.page_header("latentlab", "An interactive latent-space lab: autoencoders you can poke at.")
+    st.markdown(about())
     st.subheader("The model zoo")
-    st.caption("Every shipped checkpoint with its metrics on its dataset's held-out test split "
-               "(MSE per pixel; PSNR higher is better; −ELBO and active units for VAEs).")
-    st.dataframe(zoo_frame(), hide_index=True, width="stretch",
-                 column_config={"test MSE": st.column_config.NumberColumn(format="%.4f"),
-                                "PSNR (dB)": st.column_config.NumberColumn(format="%.1f"),
-                                "−ELBO": st.column_config.NumberColumn(format="%.1f")})
-    model = common.current_model()
+    st.caption("Every shipped checkpoint with its metrics on its dataset's held-out test split; "
+               "hover a column title for what it means. – means the metric does not apply.")
+    frame, config = zoo_frame()
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    model = res.current_model()
     st.subheader(f"{model.info.name}: test images and their reconstructions")
     st.caption("Odd rows: held-out test images. Even rows: what the model makes of them after "
                f"squeezing each through {model.latent_dim} numbers.")
     c1, c2 = st.columns([1, 1])
-    n = c1.select_slider("Images", options=[8, 16, 32], value=16, key="home_n")
-    seed = c2.number_input("Seed", min_value=0, max_value=10_000, value=0, key="home_seed")
+    n = c1.select_slider("Images", options=[8, 16, 32], value=16, key="n", bind="query-params")
+    seed = c2.number_input("Seed", min_value=0, max_value=10_000, value=0, key="seed", bind="query-params")
     show_reconstructions(model, int(n), int(seed))
 
 

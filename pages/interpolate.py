@@ -6,61 +6,28 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from latentlab.latent import crossfade, gif, path_quality
-from pages import common, draw
+from latentlab import render
+from latentlab.latent import crossfade, path, path_quality
+from latentlab.latent.labels import contrasting_index
+from latentlab.replay import ViewState
+from latentlab.ui import draw, widgets
+from latentlab.ui import resources as res
 
-SOURCES = ["Test image", "My images"]
-METHODS = {"linear": "linear", "slerp (great circle)": "slerp"}
+METHODS = {"linear": "linear", "slerp": "slerp"}
 REFERENCE = 1000  # test images the realism readout compares frames with
-
-
-def apply_request(model, n: int) -> None:
-    request = common.take_request("interpolate")
-    for end in ("a", "b"):
-        ref = (request or {}).get(end)
-        if not ref:
-            continue
-        if "index" in ref:
-            st.session_state[f"interp_source_{end}"] = SOURCES[0]
-            st.session_state[index_key(model, end)] = min(int(ref["index"]), n - 1)
-        elif ref.get("pool") in common.pool(model):
-            st.session_state[f"interp_source_{end}"] = SOURCES[1]
-            st.session_state[f"interp_pool_{end}"] = ref["pool"]
-
-
-def index_key(model, end: str) -> str:
-    return f"interp_index_{end}_{model.info.dataset['name']}"
-
-
-def endpoint(model, data, end: str, default: int) -> tuple[str, torch.Tensor]:
-    """(name, image `[1, C, H, W]`) of endpoint A or B."""
-    st.markdown(f"**{end.upper()}**")
-    mine = common.pool(model)
-    source = common.kept(st.radio, "from", f"interp_source_{end}", SOURCES[0], options=SOURCES,
-                         horizontal=True, label_visibility="collapsed")
-    if source == SOURCES[1] and mine:
-        names = list(mine)
-        name = common.kept(st.selectbox, "Image", f"interp_pool_{end}", names[-1], options=names)
-        return name, mine[name]
-    if source == SOURCES[1]:
-        st.caption("No images of yours yet (add some on the Upload page); using a test image.")
-    n = len(data.x_test)
-    i = int(common.kept(st.number_input, f"Test image (0–{n - 1})", index_key(model, end), default,
-                        min_value=0, max_value=n - 1, step=1))
-    return f"test #{i}", data.x_test[i:i + 1]
 
 
 def controls() -> tuple[str, int]:
     c1, c2 = st.columns(2)
-    method = common.kept(c1.radio, "Path", "interp_method", "linear", options=list(METHODS), horizontal=True,
-                         help="slerp follows the great circle between the codes (White 2016), "
-                              "keeping the norm that a Gaussian prior expects.")
-    steps = common.kept(c2.slider, "Steps", "interp_steps", 8, min_value=3, max_value=24)
+    method = c1.radio("Path", list(METHODS), horizontal=True, key="path", bind="query-params",
+                      help="linear walks the straight chord; slerp follows the great circle between the codes "
+                           "(White 2016), keeping the norm that a Gaussian prior expects.")
+    steps = c2.slider("Steps", min_value=3, max_value=24, value=8, key="steps", bind="query-params")
     return METHODS[method], int(steps)
 
 
-def path_on_map(model, codes: np.ndarray) -> go.Figure:
-    fitted, xy = common.get_map(model, "pca")
+def path_on_map(model, codes) -> go.Figure:
+    fitted, xy = res.get_map(model, "pca")
     fig = draw.map_figure(xy, None, height=420)
     fig.data[0].marker.color = "#d9d4ea"
     return draw.add_path(fig, fitted.transform(codes))
@@ -93,32 +60,34 @@ def show_quality(frames: torch.Tensor, fade: torch.Tensor, reference: torch.Tens
 
 
 def main() -> None:
-    model = common.current_model()
-    common.page_header("Interpolate", "Encode two samples, walk between their codes, decode every step. "
-                       "A good latent space morphs one into the other through realistic images; a pixel "
-                       "crossfade only ghosts them.")
-    data = common.dataset(model)
-    apply_request(model, len(data.x_test))
+    model = res.current_model()
+    widgets.page_header("Interpolate", "Encode two samples, walk between their codes, decode every step. "
+                        "A good latent space morphs one into the other through realistic images; a pixel "
+                        "crossfade only ghosts them.")
+    data = res.dataset(model)
     ca, cb = st.columns(2)
     with ca:
-        name_a, xa = endpoint(model, data, "a", 0)
+        a = widgets.sample_picker(model, data, "a", 0, title="A")
     with cb:
-        name_b, xb = endpoint(model, data, "b", common.contrasting_index(common.latents(model).labels))
+        b = widgets.sample_picker(model, data, "b", contrasting_index(res.latents(model).labels), title="B")
     method, steps = controls()
-    codes, frames = common.latent_path(model, xa, xb, steps, method)
-    st.subheader(f"{name_a} → {name_b}")
-    st.image(draw.strip(frames), caption=f"{method} path in latent space, {steps} frames", width="content", output_format="PNG")
-    fade = crossfade(xa, xb, steps)
-    st.image(draw.strip(fade), caption="pixel crossfade, for contrast", width="content", output_format="PNG")
+    codes = path(np.stack([a.z, b.z]), steps, method).numpy()
+    frames = res.decode(model, codes)
+    st.subheader(f"{a.label} → {b.label}")
+    strip = render.png(frames, px=widgets.TILE)
+    widgets.show(strip, f"{method} path in latent space, {steps} frames")
+    fade = crossfade(a.x, b.x, steps)
+    widgets.show(render.png(fade, px=widgets.TILE), "pixel crossfade, for contrast")
     c1, c2 = st.columns([3, 1])
     with c1:
         st.plotly_chart(path_on_map(model, codes), key="interp_map")
         st.caption("The path's codes placed on the PCA map of the test codes.")
     with c2:
-        animation = gif(frames, duration_ms=90, pingpong=True, scale=max(1, 160 // frames.shape[-1]))
+        animation = render.gif(frames, duration_ms=90, pingpong=True, px=160)
         st.image(animation, caption="there and back", width="content", output_format="GIF")
-        st.download_button("GIF", data=animation, file_name=f"{model.info.name}-{method}.gif",
-                           mime="image/gif", icon=":material/download:", on_click="ignore")
+        state = ViewState.of("interpolate", model, f"{a.ref.param} → {b.ref.param}", a.z, codes,
+                             {"method": method, "steps": steps, "b": b.ref.param}, widgets.TILE)
+        widgets.downloads(state, strip, f"{model.info.name}-{method}", gif=animation)
     st.subheader("Path quality")
     show_quality(frames, fade, data.x_test[:REFERENCE])
 

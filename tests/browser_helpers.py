@@ -150,11 +150,11 @@ def choose(page, label: str, option: str, timeout: float = 180_000) -> None:
     """Pick `option` in the sidebar combobox `label`, then wait for the Edit image to be redrawn
     (any model switch changes it) and the run to finish."""
     box = page.get_by_test_id("stSidebar").get_by_role("combobox", name=label)
-    if box.input_value().startswith(option):
+    if box.input_value() == option:
         return
     before = loaded_src(page, EDITED, timeout=timeout)
     box.click()
-    page.get_by_role("option", name=option).first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
     wait_src_change(page, EDITED, before, timeout=timeout)
     wait_idle(page, timeout=timeout)
 
@@ -168,5 +168,5 @@ def pick_model(page, name: str) -> str:
     dataset = next((d for d in ("mnist", "faces", "shapes") if name.startswith(d + "_")), None)
     if dataset and not datasets.input_value() == dataset:
         choose(page, "Dataset", dataset)
-    choose(page, "Checkpoint", f"{name} · ")
-    return checkpoint.input_value().split(" · ")[0]
+    choose(page, "Checkpoint", name)
+    return checkpoint.input_value()

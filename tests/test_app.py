@@ -17,11 +17,11 @@ import pytest
 from PIL import Image
 
 from latentlab.checkpoint import ZOO_DIR, zoo_names
+from latentlab.ui.pages import PAGES
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["home", "explore", "edit", "interpolate", "upload", "compare"]
 FAMILIES = ["ae", "vae", "pca"]
 DATASET_PREFERENCE = ("mnist", "shapes", "faces")  # cheapest dataset first: faces take seconds to build
 
@@ -53,13 +53,16 @@ def checkpoint_of(family: str) -> tuple[str, str]:
     return candidates[0]
 
 
-def open_app(name: str, dataset: str, page: str = "home") -> AppTest:
+def open_app(name: str, dataset: str, page: str = "home", **params: str) -> AppTest:
+    """The app as a link `/<page>?ckpt=<name>&<params>` opens it in a fresh session."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.session_state["pick_dataset"] = dataset
-    at.session_state[f"pick_ckpt_{dataset}"] = name
-    at.run()
+    at.query_params["ckpt"] = name
+    for key, value in params.items():
+        at.query_params[key] = value
     if page != "home":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert at.session_state["model_name"] == name, "the link's checkpoint was not opened"
     return at
 
 
@@ -95,22 +98,18 @@ def png_bytes(size: int = 40) -> bytes:
 def test_every_page_runs(family):
     name, dataset = checkpoint_of(family)
     at = open_app(name, dataset)
-    for page in PAGES:
-        if page != "home":
-            at.switch_page(f"pages/{page}.py").run()
+    for spec in PAGES:
+        at.switch_page(spec.file).run()
         assert_clean(at)
-        assert at.title, f"{page} drew no title"
-        assert at.session_state["model_name"] == name, f"the model choice was lost on {page}"
+        assert [t.value for t in at.title][:1] == [spec.title if spec.name != "home" else "latentlab"]
+        assert at.session_state["model_name"] == name, f"the model choice was lost on {spec.name}"
 
 
 def test_a_page_opened_first_in_a_fresh_process_still_gets_the_sidebar():
     # With a pages/ folder Streamlit starts in v1 multipage mode: before any session has called
     # st.navigation, /explore runs pages/explore.py alone. The page must rerun through app.py.
     name, dataset = checkpoint_of("pca")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.session_state[f"pick_ckpt_{dataset}"] = name
-    at.session_state["pick_dataset"] = dataset
-    at.switch_page("pages/explore.py").run()
+    at = open_app(name, dataset, "explore")
     assert_clean(at)
     assert [t.value for t in at.title] == ["Explore"]
     assert [s.label for s in at.sidebar.selectbox] == ["Dataset", "Checkpoint"]
@@ -124,7 +123,7 @@ def test_home_lists_the_zoo_and_shows_reconstructions():
     table = at.dataframe[0].value
     assert set(zoo_names()) == set(table["checkpoint"])
     first = at.image[0].value[0]
-    at.number_input(key="home_seed").set_value(3).run()
+    at.number_input(key="seed").set_value(3).run()
     assert at.image[0].value[0] != first
 
 
@@ -141,13 +140,14 @@ def test_explore_selection_shows_images_and_sends_to_interpolate():
     assert_clean(at)
     assert at.title[0].value == "Interpolate"
     assert [n.value for n in at.number_input][:2] == [3, 17]
+    assert (at.query_params["a"], at.query_params["b"]) == ("test:3", "test:17")
 
 
 def test_explore_colour_changes_the_map():
     name, dataset = checkpoint_of("pca")
     at = open_app(name, dataset, "explore")
     before = at.get("plotly_chart")[0].proto.spec
-    at.selectbox(key="explore_colour").set_value("reconstruction error").run()
+    at.selectbox(key="colour").set_value("reconstruction error").run()
     assert_clean(at)
     assert at.get("plotly_chart")[0].proto.spec != before
 
@@ -162,12 +162,11 @@ def test_edit_sliders_change_the_decoded_image(family):
     assert_clean(at)
     moved = image_with(at, "edited")
     assert moved != original
-    attribute = next(s for s in at.slider if "_a_" in s.key)
+    attribute = next(s for s in at.slider if s.key.startswith("a_"))
     attribute.set_value(2.5).run()
     along_mean_difference = image_with(at, "edited")
     assert along_mean_difference not in (original, moved)
-    method = next(r for r in at.radio if r.key.endswith("_method"))
-    method.set_value("classifier normal").run()
+    at.radio(key="dir").set_value("classifier normal").run()
     assert_clean(at)
     assert image_with(at, "edited") not in (original, moved, along_mean_difference), \
         "the same strength along the classifier normal edits differently"
@@ -189,11 +188,11 @@ def test_interpolate_steps_and_method_change_the_strip():
     name, dataset = checkpoint_of("ae")
     at = open_app(name, dataset, "interpolate")
     strip = image_with(at, "linear path")
-    at.slider(key="interp_steps").set_value(5).run()
+    at.slider(key="steps").set_value(5).run()
     assert_clean(at)
     fewer = image_with(at, "linear path")
     assert fewer != strip
-    at.radio(key="interp_method").set_value("slerp (great circle)").run()
+    at.radio(key="path").set_value("slerp").run()
     assert image_with(at, "slerp path") != fewer
     assert at.download_button, "the GIF can be downloaded"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
@@ -203,7 +202,7 @@ def test_interpolate_steps_and_method_change_the_strip():
 def test_upload_reconstructs_a_valid_image_and_rejects_a_broken_one():
     name, dataset = checkpoint_of("ae")
     at = open_app(name, dataset, "upload")
-    at.file_uploader(key="upload_files").set_value([
+    at.file_uploader(key="upload_files_0").set_value([
         ("blob.png", png_bytes(), "image/png"),
         ("broken.png", b"\x89PNG\r\n\x1a\n this is not a png", "image/png"),
     ]).run()
@@ -222,17 +221,17 @@ def test_compare_needs_two_models():
     if not others:
         pytest.skip(f"only one checkpoint on {dataset}")
     at = open_app(name, dataset, "compare")
-    key = f"compare_models_{dataset}"
+    key = "models"
     at.multiselect(key=key).set_value([name, others[0]]).run()
     assert_clean(at)
     assert len(at.dataframe[0].value) == 2
     edits = [img.value for img in at.image]
-    attributes = at.selectbox(key="compare_attribute")
+    attributes = at.selectbox(key="attr")
     attributes.set_value(attributes.options[-1]).run()
     assert_clean(at)
     assert [img.value for img in at.image] != edits, "another attribute edits differently"
     edits = [img.value for img in at.image]
-    at.radio(key="compare_direction_method").set_value("classifier normal").run()
+    at.radio(key="compare_dir").set_value("classifier normal").run()
     assert_clean(at)
     assert [img.value for img in at.image] != edits, "the classifier normal edits differently"
     at.multiselect(key=key).set_value([name]).run()
@@ -255,3 +254,128 @@ def test_hand_tagged_groups_give_an_edit_slider():
     tag.set_value(3.0).run()
     assert_clean(at)
     assert image_with(at, "edited") != before
+
+
+# -- one page list, links that reproduce a view ---------------------------------------------------
+def test_the_page_list_is_pages_folder():
+    """Every file in pages/ is a listed page and every listed page exists: nothing else can be
+    served by Streamlit's folder discovery, and Home names every page but itself."""
+    assert sorted(p.file for p in PAGES) == sorted(f"pages/{f.name}" for f in (ROOT / "pages").glob("*.py"))
+    name, dataset = checkpoint_of("pca")
+    home = open_app(name, dataset)
+    text = " ".join(m.value for m in home.markdown)
+    assert all(f"**{p.title}**" in text for p in PAGES[1:])
+
+
+def test_a_copied_edit_link_reopens_the_same_image():
+    name, dataset = checkpoint_of("vae")
+    at = open_app(name, dataset, "edit")
+    at.number_input(key="sample_i").set_value(7).run()
+    top = at.slider[0]
+    top.set_value(top.min).run()
+    attribute = next((s for s in at.slider if s.key.startswith("a_")), None)
+    if attribute is not None:
+        attribute.set_value(1.5).run()
+    edited = image_with(at, "edited test #7")
+    params = {"sample": at.query_params["sample"], top.key: str(top.min)}
+    if attribute is not None:
+        params[attribute.key] = "1.5"
+    again = open_app(name, dataset, "edit", **params)
+    assert_clean(again)
+    assert image_with(again, "edited test #7") == edited
+
+
+@pytest.mark.parametrize("params,expect", [
+    ({"ckpt": "no_such_model"}, "not in this zoo"),
+    ({"sample": "test:99999999"}, "does not exist"),
+    ({"sample": "upload:someone-elses.png"}, "no image named"),
+    ({"sample": "code:1,2,nan"}, "finite"),
+    ({"sample": "%%garbage"}, "kind:value"),
+])
+def test_stale_or_garbage_link_parameters_fall_back_with_a_notice(params, expect):
+    name, dataset = checkpoint_of("pca")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params.update({"ckpt": name, "z0": "not-a-number", **params})
+    at.switch_page("pages/edit.py").run()
+    assert_clean(at)
+    assert image_with(at, "edited test #0")
+    assert any(expect in t.value for t in at.toast), [t.value for t in at.toast]
+
+
+@pytest.fixture
+def served(monkeypatch) -> dict[str, bytes]:
+    """The bytes of every media file (images, downloads) the app hands to the browser, by file id."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        files[file_id] = path_or_data if isinstance(path_or_data, bytes) else Path(path_or_data).read_bytes()
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
+
+
+def download(at: AppTest, served: dict, label: str) -> bytes:
+    button = next(b for b in at.get("download_button") if b.proto.label == label)
+    return served[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
+
+
+@pytest.mark.parametrize("page", ["edit", "interpolate"])
+def test_an_exported_state_replays_to_the_same_png(page, served, tmp_path):
+    from latentlab.cli import main as cli
+
+    name, dataset = checkpoint_of("vae")
+    at = open_app(name, dataset, page)
+    if page == "edit":
+        top = at.slider[0]
+        top.set_value(top.max).run()
+    assert_clean(at)
+    (tmp_path / "state.json").write_bytes(download(at, served, "State"))
+    assert cli(["replay", str(tmp_path / "state.json"), "--out", str(tmp_path / "x.png")]) == 0
+    assert (tmp_path / "x.png").read_bytes() == download(at, served, "PNG"), "replay is pixel-identical"
+
+
+def test_a_handed_over_code_opens_on_edit():
+    name, dataset = checkpoint_of("vae")
+    at = open_app(name, dataset)
+    d = at.session_state["model_name"] and json.loads((ZOO_DIR / name / "config.json").read_text())["model_args"]["latent_dim"]
+    at = open_app(name, dataset, "edit", sample="code:" + ",".join(["0.5"] * d))
+    assert_clean(at)
+    assert image_with(at, f"edited a {d}-d code")
+    assert at.radio(key="sample_src").value == "Handed-over code"
+
+
+def test_a_split_not_yet_encoded_is_encoded_in_the_background(tmp_path, monkeypatch):
+    """Explore on the train split of a checkpoint whose train latents are not cached: the page
+    shows progress (or is already done), never blocks, and draws the map once the task is done."""
+    import time
+
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path))
+    name, dataset = checkpoint_of("pca")
+    at = open_app(name, dataset, "explore", split="train")
+    assert at.get("progress") and any(b.label == "Cancel" for b in at.button), "progress and Cancel"
+    assert at.title[0].value == "Explore" and not at.get("plotly_chart")
+    t0 = time.monotonic()
+    while not at.get("plotly_chart") and time.monotonic() - t0 < 120:
+        assert_clean(at)
+        time.sleep(0.5)
+        at.run()
+    assert_clean(at)
+    assert at.get("plotly_chart"), "the train map is drawn after the background encode"
+    assert list(tmp_path.rglob("*latents-train.npz")), "the child wrote the train latents to the cache"
+
+
+def test_glossary_defines_every_metric_the_tables_show_and_filters():
+    from latentlab.ui.glossary import TERMS
+    from latentlab.ui.widgets import METRICS
+
+    assert all(help_ in TERMS.values() for _, _, help_ in METRICS.values())
+    name, dataset = checkpoint_of("pca")
+    at = open_app(name, dataset, "glossary", term="KL")
+    assert_clean(at)
+    shown = [m.value for m in at.main.markdown if m.value.startswith("**")]
+    assert shown and all("KL" in s for s in shown) and any(s.startswith("**KL**") for s in shown)

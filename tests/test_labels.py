@@ -4,6 +4,7 @@ import numpy as np
 
 from latentlab.latent.labels import (
     attribute_targets,
+    colour_names,
     contrasting_index,
     is_categorical,
     label_names,
@@ -34,3 +35,10 @@ def test_text_categorical_and_contrast():
     assert label_text("size", np.array([0.5, 2.0]), cats) == ["0.5", "2"]
     assert is_categorical("digit", np.array([0, 3, 9]), {}) and not is_categorical("x", np.linspace(0, 1, 50), {})
     assert contrasting_index({"digit": np.array([0, 0, 0, 7])}) == 3
+
+
+def test_colour_names_drop_binaries_another_label_determines():
+    smile = np.repeat([-1.0, -0.5, 0.0, 0.5, 1.0], 20)
+    labels = {"smile": smile, "smiling": (smile > 0.25).astype(int), "frowning": (smile < -0.25).astype(int),
+              "glasses": np.tile([0, 1], 50)}
+    assert colour_names(labels) == ["smile", "glasses"]  # glasses varies within every smile level

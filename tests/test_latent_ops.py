@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from scipy.stats import norm
 
 from latentlab.errors import ConfigError
@@ -24,7 +22,6 @@ from latentlab.latent import (  # the package's public names (some resolve lazil
     direction_sweep,
     directions_from_groups,
     fit_attribute_regressors,
-    gif,
     interpolate,
     latent_neighbours,
     lerp,
@@ -34,7 +31,6 @@ from latentlab.latent import (  # the package's public names (some resolve lazil
     path_quality,
     pixel_neighbours,
     slerp,
-    strip_png,
     traversal_grid,
 )
 from latentlab.latent.attributes import binarize
@@ -131,17 +127,6 @@ def test_path_quality_prefers_real_images_and_even_steps():
     q_even, q_jump = path_quality(even, reference), path_quality(jumpy, reference)
     assert q_even["smoothness_cv"] < 1e-6 and abs(q_even["smoothness_max_ratio"] - 1) < 1e-6
     assert q_jump["smoothness_cv"] > 1.0 and q_jump["smoothness_max_ratio"] > 4.0
-
-
-def test_gif_and_png_bytes_decode():
-    frames = torch.rand(6, 3, 8, 10, generator=torch.Generator().manual_seed(0))
-    img = Image.open(io.BytesIO(gif(frames, duration_ms=50)))
-    assert img.n_frames == 6 and img.size == (10, 8) and img.info.get("loop") == 0
-    assert Image.open(io.BytesIO(gif(frames, pingpong=True, scale=2))).n_frames == 10
-    png = Image.open(io.BytesIO(strip_png(frames[:, :1], gap=1)))
-    assert png.format == "PNG" and png.size == (6 * 10 + 5, 8)
-    buf = io.BytesIO()
-    assert strip_png(frames, buf, scale=3) is None and Image.open(buf).size == (3 * 65, 24)
 
 
 # -- attribute directions --------------------------------------------------------------------

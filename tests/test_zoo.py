@@ -54,10 +54,10 @@ def test_reconstruction_grid_keeps_pairs_aligned_when_the_last_row_is_short():
     model = latentlab.load("mnist_pca")
     grid = reconstruction_grid(model, n=20, nrow=8)  # rows of 8, 8, 4 (+4 blanks)
     cell = 28 + 2
-    assert grid.shape[1:] == (2 + 6 * cell, 2 + 8 * cell)  # 3 pairs of rows, 8 columns
-    last_originals = grid[:, 2 + 4 * cell: 4 + 5 * cell]
-    last_recons = grid[:, 2 + 5 * cell: 4 + 6 * cell]
-    blank = slice(2 + 4 * cell, None)  # columns 4-7 of the short pair: padding, uniform grey
+    assert grid.shape[1:] == (6 * cell - 2, 8 * cell - 2)  # 3 pairs of rows, 8 columns, 2 px gaps
+    last_originals = grid[:, 4 * cell: 5 * cell - 2]
+    last_recons = grid[:, 5 * cell: 6 * cell - 2]
+    blank = slice(4 * cell - 2, None)  # columns 4-7 of the short pair (and the gap before): grey
     assert torch.all(last_originals[:, :, blank] == 0.5) and torch.all(last_recons[:, :, blank] == 0.5)
     assert not torch.all(last_recons[:, :, : 4 * cell] == 0.5)
 

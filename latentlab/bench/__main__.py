@@ -22,7 +22,16 @@ from pathlib import Path
 
 import torch
 
-from latentlab.bench import anomaly, disentangle, likelihood, peer, probes, restoration, throughput
+from latentlab.bench import (
+    anomaly,
+    compression,
+    disentangle,
+    likelihood,
+    peer,
+    probes,
+    restoration,
+    throughput,
+)
 from latentlab.bench.core import FULL, QUICK, Context, Section, run_section
 from latentlab.bench.report import document, machine_lines
 
@@ -30,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {
     "disentanglement": disentangle, "anomaly": anomaly, "probes": probes,
     "restoration": restoration, "likelihood": likelihood, "throughput": throughput, "peer": peer,
+    "compression": compression,
 }
 
 

@@ -42,6 +42,7 @@ class Settings:
     peer_k: int = 500
     ours_timing_epochs: int = 2
     bench_train_steps: int = 10  # 0 skips scripts/bench_train.py (its PCA fits take a minute)
+    codec_images: int = 100  # test images per dataset in the compression section (a seeded subset)
 
 
 FULL = Settings()
@@ -49,7 +50,7 @@ QUICK = Settings(name="quick", threads=1, metric_samples=300, vote_samples=40, g
                  traversal_steps=5, anomaly_digits=(1, 8), anomaly_epochs=1, anomaly_batch=64,
                  probe_labels=(10, 100), probe_seeds=(0,), restore_images=8, restore_steps=5,
                  iwae_k=8, iwae_ks=(1, 8), peer_epochs=1, peer_k=8, ours_timing_epochs=1,
-                 bench_train_steps=0)
+                 bench_train_steps=0, codec_images=3)
 
 
 @dataclass
@@ -88,16 +89,13 @@ class Context:
     def save_grid(self, images, nrow: int, filename: str, scale: int = 2) -> str:
         """Tile images `[N, C, H, W]` in [0, 1] into rows of `nrow`, enlarge by `scale` (nearest
         neighbour: pixels stay sharp), write docs/<filename>; returns the markdown link."""
-        from torchvision.utils import make_grid
-
-        from latentlab.zoo import save_png
+        from latentlab import render
 
         if images.shape[-1] >= 64:  # already legible; enlarging noisy colour images bloats the PNG
             scale = 1
-        grid = make_grid(images.clamp(0, 1), nrow=nrow, padding=2, pad_value=0.5)
-        grid = grid.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
+        grid = render.tile(images.clamp(0, 1), ncol=nrow, gap=2, fill=0.5)
         path, link = self.image(filename)
-        save_png(grid, path)
+        render.save_png(render.png(grid, px=grid.shape[-1] * scale), path)
         return link
 
 

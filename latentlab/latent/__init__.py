@@ -11,13 +11,11 @@ from importlib import import_module
 from latentlab.latent.cache import LatentSet, encode_images, encode_split, find_cached_map, latent_map
 from latentlab.latent.interpolate import (
     crossfade,
-    gif,
     interpolate,
     lerp,
     path,
     path_quality,
     slerp,
-    strip_png,
 )
 from latentlab.latent.project import LatentMap, cached_map
 from latentlab.latent.traverse import direction_sweep, order_dims, traversal_grid
@@ -34,9 +32,8 @@ __all__ = [
     "AttributeDirections", "Direction", "LatentMap", "LatentSet", "NearestNeighbours",
     "attribute_report", "cached_map", "classifier_direction", "conditional_direction", "crossfade",
     "direction_sweep", "directions_from_groups", "encode_images", "encode_split", "find_cached_map",
-    "fit_attribute_regressors", "gif", "interpolate", "latent_map", "latent_neighbours", "lerp",
-    "mean_difference", "order_dims", "path", "path_quality", "pixel_neighbours", "slerp",
-    "strip_png", "traversal_grid",
+    "fit_attribute_regressors", "interpolate", "latent_map", "latent_neighbours", "lerp",
+    "mean_difference", "order_dims", "path", "path_quality", "pixel_neighbours", "slerp", "traversal_grid",
 ]
 
 

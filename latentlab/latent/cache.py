@@ -48,31 +48,42 @@ def _latents_file(model, split: str) -> str:
     return f"{model.info.hash}-latents-{split}.npz"
 
 
-def encode_split(model, split: str = "test", batch_size: int = 500, write_to: Path | None = None) -> LatentSet:
-    """Latents of a checkpoint's own dataset split, from cache or encoded (then cached)."""
+def find_cached_latents(model, split: str = "test") -> Path | None:
+    """The file holding a split's latents (shipped first), or None if they would be encoded."""
+    name = _latents_file(model, split)
+    return next((d / name for d in _dirs(model) if (d / name).exists()), None)
+
+
+def encode_split(model, split: str = "test", batch_size: int = 500, write_to: Path | None = None,
+                 progress=None) -> LatentSet:
+    """Latents of a checkpoint's own dataset split, from cache or encoded (then cached).
+    progress(fraction, message) is called after each batch while encoding."""
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}: expected one of {SPLITS}")
+    found = find_cached_latents(model, split)
+    if found is not None:
+        return _read(found, split, model.info.hash)
     name = _latents_file(model, split)
-    for d in _dirs(model):
-        if (d / name).exists():
-            return _read(d / name, split, model.info.hash)
     from latentlab.zoo import dataset_of
 
     x, labels = dataset_of(model).split(split)
-    z, err = encode_images(model, x, batch_size)
+    z, err = encode_images(model, x, batch_size, progress)
     out = LatentSet(z, err, dict(labels), split, model.info.hash)
     _write(Path(write_to or _dirs(model)[1]) / name, out)
     return out
 
 
 @torch.inference_mode()
-def encode_images(model, x: torch.Tensor, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def encode_images(model, x: torch.Tensor, batch_size: int = 500, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """Codes `[N, d]` and per-image reconstruction MSE `[N]` of images `[N, C, H, W]`."""
     zs, errs = [], []
     for chunk in x.split(batch_size):
         z = model.encode(chunk)
         zs.append(z)
         errs.append((model.decode(z) - chunk).pow(2).flatten(1).mean(1))
+        if progress is not None:
+            done = sum(len(c) for c in zs)
+            progress(done / len(x), f"encoded {done:,} of {len(x):,} images")
     return torch.cat(zs).numpy().astype(np.float32), torch.cat(errs).numpy().astype(np.float32)
 
 

@@ -1,4 +1,4 @@
-"""Interpolation between latent codes, a realism/smoothness readout, and GIF/PNG export.
+"""Interpolation between latent codes and a realism/smoothness readout (rendering: latentlab.render).
 
 Linear interpolation (lerp) walks the straight chord between two codes. Spherical interpolation
 (slerp) follows the great circle instead: White 2016, "Sampling Generative Networks"
@@ -12,12 +12,9 @@ anything `torch.as_tensor` accepts and return float tensors.
 
 from __future__ import annotations
 
-import io
 import math
-import os
 
 import torch
-from PIL import Image
 
 from latentlab.errors import ConfigError
 
@@ -162,59 +159,3 @@ def path_quality(frames, reference) -> dict:
         "smoothness_max_ratio": ratio,
         "step_mean": mean,
     }
-
-
-def to_pil(image, scale: int = 1) -> Image.Image:
-    """One image `[C, H, W]` in [0, 1] (C = 1 or 3) -> PIL image, nearest-upscaled by `scale`."""
-    x = torch.as_tensor(image).detach().float().clamp(0, 1)
-    if x.ndim != 3 or x.shape[0] not in (1, 3):
-        raise ConfigError(f"expected an image [C in (1, 3), H, W], got {tuple(x.shape)}")
-    arr = (x * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    img = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
-    if scale != 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    return img
-
-
-def _write(save, target) -> bytes | None:
-    """Run `save(fileobj)`; return the bytes if target is None, else write to a path or stream."""
-    if target is None:
-        buf = io.BytesIO()
-        save(buf)
-        return buf.getvalue()
-    if isinstance(target, (str, os.PathLike)):
-        with open(target, "wb") as fh:
-            save(fh)
-    else:
-        save(target)
-    return None
-
-
-def strip_png(frames, target=None, scale: int = 1, gap: int = 1) -> bytes | None:
-    """Frames `[T, C, H, W]` -> one-row PNG, `gap` white pixels between frames (before scaling).
-
-    target: a path, a writable binary stream, or None to get the PNG bytes back.
-    """
-    tiles = [to_pil(f, scale) for f in torch.as_tensor(frames)]
-    w, h, g = tiles[0].width, tiles[0].height, gap * scale
-    sheet = Image.new(tiles[0].mode, (len(tiles) * w + (len(tiles) - 1) * g, h), "white")
-    for i, tile in enumerate(tiles):
-        sheet.paste(tile, (i * (w + g), 0))
-    return _write(lambda fh: sheet.save(fh, format="PNG"), target)
-
-
-def gif(frames, target=None, duration_ms: int = 80, pingpong: bool = False,
-        scale: int = 1) -> bytes | None:
-    """Frames `[T, C, H, W]` -> animated GIF that loops forever.
-
-    pingpong appends the frames in reverse without repeating the ends (T -> 2T-2 frames), so the
-    animation goes there and back. Pillow merges consecutive identical frames into one longer
-    frame, so a static path yields fewer frames. Returns bytes when target is None.
-    """
-    seq = list(torch.as_tensor(frames))
-    if pingpong and len(seq) > 2:
-        seq = seq + seq[-2:0:-1]
-    imgs = [to_pil(f, scale) for f in seq]
-    return _write(lambda fh: imgs[0].save(fh, format="GIF", save_all=True,
-                                          append_images=imgs[1:], duration=duration_ms,
-                                          loop=0), target)

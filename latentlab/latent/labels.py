@@ -17,6 +17,24 @@ def label_names(labels: dict) -> list[str]:
     return [k for k in labels if k != "index" and not (k.endswith("_value") and k[:-6] in labels)]
 
 
+def colour_names(labels: dict) -> list[str]:
+    """Labels worth colouring a map by: `label_names` without the binary labels that another label
+    already determines ("smiling", "neutral", "frowning" are read off "smile"), so one entry per idea."""
+    names = label_names(labels)
+    return [n for n in names if not (_is_binary(labels[n]) and any(
+        o != n and not _is_binary(labels[o]) and _determines(labels[o], labels[n]) for o in names))]
+
+
+def _is_binary(values) -> bool:
+    return set(np.unique(np.asarray(values)).tolist()) <= {0, 1}
+
+
+def _determines(source, target) -> bool:
+    """True when each value of `source` goes with one value of `target`."""
+    pairs = np.unique(np.stack([np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)]), axis=1)
+    return len(np.unique(pairs[0])) == pairs.shape[1]
+
+
 def is_categorical(name: str, values, categories: dict) -> bool:
     """Named categories, or at most 10 distinct integral values."""
     v = np.asarray(values)

@@ -3,13 +3,14 @@ from a file, so a config cannot make the loader build an arbitrary object."""
 
 from __future__ import annotations
 
+from latentlab.codec.model import Codec  # Ballé et al. 2017 learned codec (issue 13)
 from latentlab.errors import ConfigError
 from latentlab.models.autoencoder import VAE, Autoencoder
 from latentlab.models.base import LatentModel
 from latentlab.models.disentangling import AnnealedVAE, BetaTCVAE, FactorVAE
 from latentlab.models.pca import PCA
 
-FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA}
+FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA, "codec": Codec}
 # Issue 10: VAEs aimed at disentanglement (models/disentangling.py).
 FAMILIES.update({"tcvae": BetaTCVAE, "factorvae": FactorVAE, "annealed_vae": AnnealedVAE})
 

@@ -1,8 +1,5 @@
-"""Rendering helpers: tensors -> PNG bytes, codes -> plotly figures. No Streamlit, no models.
-
-Images are `[C, H, W]` or `[N, C, H, W]` floats in [0, 1]; the tiny 28/32/64 px images are
-upscaled with nearest-neighbour so pixels stay crisp. Maps are `xy [N, 2]` embeddings.
-"""
+"""Figures for pages: codes -> plotly maps, reconstruction error -> heat maps. No Streamlit, no
+models (images themselves are rendered by latentlab.render). Maps are `xy [N, 2]` embeddings."""
 
 from __future__ import annotations
 
@@ -13,44 +10,10 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 
-from latentlab.latent.interpolate import strip_png, to_pil
-
-LARGE = 256  # px of the main image on Edit / Upload
-TILE = 72  # px of one tile in strips and grids
+from latentlab.render import scale_for
 
 
-def _scale(side: int, px: int) -> int:
-    return max(1, round(px / side))
-
-
-def png(image: torch.Tensor, px: int = LARGE) -> bytes:
-    """One image `[C, H, W]` (or `[1, C, H, W]`) -> PNG bytes about `px` wide."""
-    image = image[0] if image.ndim == 4 else image
-    buf = io.BytesIO()
-    to_pil(image, _scale(image.shape[-1], px)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def strip(images: torch.Tensor, px: int = TILE) -> bytes:
-    """A row of images `[N, C, H, W]` -> PNG with a thin white gap between tiles."""
-    return strip_png(images, scale=_scale(images.shape[-1], px), gap=1)
-
-
-def grid(images: torch.Tensor, ncol: int, px: int = TILE) -> bytes:
-    """Images `[N, C, H, W]` in rows of `ncol` (1 px white gaps) -> PNG."""
-    n, c, h, w = images.shape
-    ncol = max(1, min(ncol, n))
-    nrow = -(-n // ncol)
-    sheet = torch.ones(c, nrow * (h + 1) - 1, ncol * (w + 1) - 1)
-    for k, image in enumerate(images):
-        r, q = divmod(k, ncol)
-        sheet[:, r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = image
-    buf = io.BytesIO()
-    to_pil(sheet, _scale(images.shape[-1], px)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = LARGE) -> tuple[bytes, float]:
+def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = 256) -> tuple[bytes, float]:
     """|x - x̂| averaged over channels as a heat map (magma, 0 = black) and its max."""
     from matplotlib import colormaps
 
@@ -58,7 +21,7 @@ def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = LARGE) -> tuple[by
     top = float(err.max())
     rgb = colormaps["magma"](err / max(top, 1e-6))[..., :3]
     image = Image.fromarray((rgb * 255).astype(np.uint8))
-    s = _scale(err.shape[-1], px)
+    s = scale_for(err.shape[-1], px)
     buf = io.BytesIO()
     image.resize((image.width * s, image.height * s), Image.NEAREST).save(buf, format="PNG")
     return buf.getvalue(), top
@@ -69,6 +32,9 @@ def error_map(x: torch.Tensor, x_hat: torch.Tensor, px: int = LARGE) -> tuple[by
 # scatter spent 0.8 s setting up (software GL) before the first 1,000 points showed, SVG 0.2 s.
 # Beyond it (training splits of 12,000-20,000 codes) WebGL keeps panning and lasso smooth.
 SVG_MAX_POINTS = 5000
+# Categories get distinct hues (Streamlit's theme would start with two blues); 10 colours, then repeat.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
 
 
 def _points(xy, idx, text, name, gl: bool, **marker) -> go.Scatter | go.Scattergl:
@@ -96,15 +62,17 @@ def map_figure(xy: np.ndarray, colour: np.ndarray | None = None, colour_name: st
     if colour is None:
         fig.add_trace(_points(xy, np.arange(n), hover, "samples", gl, color="#9b8fc4"))
     elif categorical:
-        for value in np.unique(colour):
+        for k, value in enumerate(np.unique(colour)):
             idx = np.flatnonzero(colour == value)
-            fig.add_trace(_points(xy, idx, hover, text[idx[0]], gl))
+            fig.add_trace(_points(xy, idx, hover, text[idx[0]], gl, color=PALETTE[k % len(PALETTE)]))
     else:
         fig.add_trace(_points(xy, np.arange(n), hover, colour_name, gl, color=np.asarray(colour, float),
                               colorscale="Viridis", showscale=True,
                               colorbar={"title": {"text": colour_name}, "thickness": 12}))
     fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="lasso",
+        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="pan",
+        # Streamlit turns a click into a selection only outside the lasso/box modes: pan by default,
+        # so one click selects a point; lasso and box are on the toolbar.
         showlegend=show_legend and categorical, legend={"orientation": "h", "y": 1.06, "x": 0,
                                                         "title": {"text": colour_name}},
         xaxis={"showticklabels": False, "title": None, "zeroline": False},

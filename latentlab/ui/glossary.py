@@ -1,0 +1,35 @@
+"""What the words and numbers on the pages mean: one definition each, shown on the Glossary page
+and as help next to the numbers (widgets.METRICS takes its help from here)."""
+
+TERMS: dict[str, str] = {
+    "code (latent)": "The few numbers an encoder squeezes an image into (the checkpoint's latent size); "
+                     "the decoder draws an image back from them.",
+    "test MSE": "Mean squared error per pixel between test images and their reconstructions, on the "
+                "held-out test split (pixel values in [0, 1]). Lower is better.",
+    "PSNR": "Peak signal-to-noise ratio of reconstructions, 10·log10(1/MSE) in dB. Higher is better; "
+            "+3 dB halves the error.",
+    "−ELBO": "Negative evidence lower bound in nats per image (VAEs): reconstruction cost plus the KL of "
+             "the codes to the prior. An upper bound on −log p(x); lower is better.",
+    "KL": "Kullback–Leibler divergence of a VAE's posterior q(z|x) from its N(0, I) prior, in nats. Per "
+          "dimension it says how much information that dimension carries; ≈ 0 means unused (collapsed).",
+    "active units": "Latent dimensions whose posterior mean varies across images (variance > 0.01, "
+                    "Burda et al. 2016); the others are collapsed and decode to the same thing.",
+    "prior": "The distribution codes are drawn from when sampling new images: N(0, I) for VAEs, the "
+             "Gaussian along the principal axes for PCA. Plain autoencoders have none.",
+    "β (beta)": "The weight of the KL term in a β-VAE (Higgins et al. 2017): β > 1 trades reconstruction "
+                "for codes closer to the prior, hoped to be disentangled.",
+    "probe accuracy": "How well a linear classifier on the codes predicts a label on held-out samples: "
+                      "how readable the attribute is from the code.",
+    "attribute direction": "A direction in code space that changes one attribute (e.g. mean code of smiling "
+                           "faces minus mean code of the rest); a slider moves the code along it.",
+    "leakage": "How much an attribute edit moves the other attributes, in label standard deviations per "
+               "step, read from the edited images by regressors trained on the dataset's own pixels.",
+    "slerp": "Spherical interpolation: walks the great circle between two codes instead of the straight "
+             "chord, keeping the norm a Gaussian prior expects (White 2016).",
+    "crossfade": "Blending two images pixel by pixel: a double exposure, the baseline a latent path should beat.",
+    "PCA / UMAP / t-SNE map": "Ways to draw many-number codes in 2-D: PCA keeps the two directions of "
+                              "largest spread; UMAP and t-SNE keep neighbours near each other (distances "
+                              "between far-apart clusters mean little).",
+    "reconstruction error": "How far an image's reconstruction is from it (MSE). Unusually large error "
+                            "marks an image unlike the training data.",
+}
