@@ -190,3 +190,12 @@ def _finite(value):
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+def score_task(name: str, progress: Progress | None = None) -> None:
+    """Background-task entry (latentlab.ui.tasks): score zoo checkpoint `name` into the user
+    cache. A path (str with a separator) scores the checkpoint folder there."""
+    import latentlab
+
+    ref = Path(name) if "/" in name else name
+    checkpoint_scores(latentlab.load(ref), progress=progress)
