@@ -23,3 +23,8 @@ class ImageError(LatentlabError):
 
 class DivergedError(LatentlabError):
     """Training hit a non-finite loss or gradient."""
+
+
+class Cancelled(LatentlabError):
+    """A long operation stopped because its caller's `should_stop()` returned True; it wrote
+    nothing (no partial cache file)."""

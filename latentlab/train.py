@@ -84,6 +84,7 @@ def _fit(model, cfg: TrainConfig, data: Dataset, state_dir: Path | None, progres
     x = data.x_train
     steps_per_epoch = math.ceil(data.epoch_size / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
+    model.prepare_training(x, cfg.seed)  # e.g. GLO's per-image codes; resume then overwrites them
     optimizers = model.make_optimizers(cfg.lr, cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     history, start_epoch = [], 0

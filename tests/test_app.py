@@ -22,7 +22,7 @@ from latentlab.ui.pages import PAGES
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-FAMILIES = ["ae", "vae", "pca"]
+FAMILIES = ["ae", "vae", "pca", "glo", "aae", "vaegan"]
 DATASET_PREFERENCE = ("mnist", "shapes", "faces")  # cheapest dataset first: faces take seconds to build
 
 

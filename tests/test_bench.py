@@ -133,7 +133,7 @@ def quick_report(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     tiny_zoo(root / "zoo")
     main(["--quick", "--zoo", str(root / "zoo"), "--out", str(root / "BENCH.md"),
-          "--sections", "disentanglement,anomaly,probes,restoration,likelihood,throughput"])
+          "--sections", "disentanglement,anomaly,probes,restoration,likelihood,throughput,conditional"])
     return root
 
 
@@ -141,7 +141,7 @@ def test_quick_run_writes_every_section(quick_report):
     root = quick_report
     text = (root / "BENCH.md").read_text()
     for module in ("1. Disentanglement", "2. Anomaly", "3. Few-label", "4. Restoration",
-                   "5. Test log-likelihood", "6. Reconstruction vs PCA"):
+                   "5. Test log-likelihood", "6. Reconstruction vs PCA", "9. Conditional"):
         assert f"## {module}" in text
     assert "Not run" not in text
     assert "shapes_bvae4" in text  # missing checkpoints are named, not silently dropped

@@ -25,7 +25,9 @@ import torch
 from latentlab.bench import (
     anomaly,
     compression,
+    conditional,
     disentangle,
+    hybrids,
     likelihood,
     peer,
     probes,
@@ -39,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = {
     "disentanglement": disentangle, "anomaly": anomaly, "probes": probes,
     "restoration": restoration, "likelihood": likelihood, "throughput": throughput, "peer": peer,
-    "compression": compression,
+    "compression": compression, "conditional": conditional, "hybrids": hybrids,
 }
 
 

@@ -30,10 +30,11 @@ class Settings:
     group_size: int = 64
     traversal_steps: int = 9
     anomaly_digits: tuple[int, ...] = tuple(range(10))
-    anomaly_epochs: int = 12
-    anomaly_batch: int = 32
-    probe_labels: tuple[int, ...] = (10, 100, 1000)
+    anomaly_epochs: int | None = None  # None: the committed one-class config's epochs
+    anomaly_baseline_epochs: int = 12  # the earlier protocol's AE, for comparison
+    probe_labels: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 1000)  # per class
     probe_seeds: tuple[int, ...] = (0, 1, 2)
+    conditional_samples: int = 100  # decoded samples per requested class
     restore_images: int = 200
     restore_steps: int = 200
     iwae_k: int = 500
@@ -41,16 +42,17 @@ class Settings:
     peer_epochs: int = 30
     peer_k: int = 500
     ours_timing_epochs: int = 2
+    interp_pairs: int = 500  # hybrids: test pairs per dataset for interpolation realism
     bench_train_steps: int = 10  # 0 skips scripts/bench_train.py (its PCA fits take a minute)
     codec_images: int = 100  # test images per dataset in the compression section (a seeded subset)
 
 
 FULL = Settings()
 QUICK = Settings(name="quick", threads=1, metric_samples=300, vote_samples=40, group_size=8,
-                 traversal_steps=5, anomaly_digits=(1, 8), anomaly_epochs=1, anomaly_batch=64,
-                 probe_labels=(10, 100), probe_seeds=(0,), restore_images=8, restore_steps=5,
+                 traversal_steps=5, anomaly_digits=(1, 8), anomaly_epochs=1, anomaly_baseline_epochs=1,
+                 probe_labels=(1, 10), probe_seeds=(0,), conditional_samples=8, restore_images=8, restore_steps=5,
                  iwae_k=8, iwae_ks=(1, 8), peer_epochs=1, peer_k=8, ours_timing_epochs=1,
-                 bench_train_steps=0, codec_images=3)
+                 bench_train_steps=0, codec_images=3, interp_pairs=8)
 
 
 @dataclass

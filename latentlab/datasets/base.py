@@ -76,6 +76,31 @@ class Dataset:
             return self.x_test, self.labels_test
         raise DatasetError(f"unknown split {which!r}: expected 'train' or 'test'")
 
+    def keep(self, where: dict) -> Dataset:
+        """The images of both splits whose labels take one of the listed values, e.g.
+        `{"digit": [3]}` (a one-class training set) or `{"glasses": [0]}`. Test images are
+        filtered too, so a model's recorded test metrics are on the data it was meant for; the
+        unfiltered dataset (the same split, before filtering) is what anomaly detection scores."""
+        if not isinstance(where, dict) or not where:
+            raise DatasetError(f"keep must map a label to the values to keep, got {where!r}")
+        masks = {"train": np.ones(len(self.x_train), bool), "test": np.ones(len(self.x_test), bool)}
+        for label, values in where.items():
+            if label not in self.labels_train:
+                raise DatasetError(f"keep: {self.name} has no label {label!r}; it has "
+                                   f"{', '.join(self.labels_train) or 'none'}")
+            if not isinstance(values, list) or not values or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                raise DatasetError(f"keep: {label} needs a non-empty list of numbers, got {values!r}")
+            for split in masks:
+                masks[split] &= np.isin(self.split(split)[1][label], values)
+        if not masks["train"].any():
+            raise DatasetError(f"keep {where}: no training image of {self.name} matches")
+        subset = {s: ({k: v[m] for k, v in self.split(s)[1].items()}, torch.as_tensor(m))
+                  for s, m in masks.items()}
+        return Dataset(self.name, self.x_train[subset["train"][1]], self.x_test[subset["test"][1]],
+                       subset["train"][0], subset["test"][0], dict(self.categories), self.factors,
+                       f"{self.description} — only {where}")
+
 
 def seeded_split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Fixed permutation split of range(n) -> (train_idx, test_idx), both sorted."""

@@ -1,7 +1,7 @@
 """Latent operations: pure functions over tensors/arrays and scikit-learn-style fitted objects.
 No Streamlit here; the app's pages call these.
 
-The modules that need scikit-learn (attributes, neighbours) resolve lazily (PEP 562), so the
+The modules that need scikit-learn (attributes, neighbours, conditional) resolve lazily (PEP 562), so the
 app's first map never pays for importing it. The others are bound eagerly: `interpolate` is
 both a module and a function, and only an explicit import keeps the function on top.
 """
@@ -25,15 +25,16 @@ _LAZY = {
                    "conditional_direction", "directions_from_groups", "fit_attribute_regressors",
                    "mean_difference"],
     "neighbours": ["NearestNeighbours", "latent_neighbours", "pixel_neighbours"],
+    "conditional": ["CodeDensity", "ConditionalGaussian", "decode_codes", "prior_codes"],
 }
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
-    "AttributeDirections", "Direction", "LatentMap", "LatentSet", "NearestNeighbours",
+    "AttributeDirections", "CodeDensity", "ConditionalGaussian", "Direction", "LatentMap", "LatentSet", "NearestNeighbours",
     "attribute_report", "cached_map", "classifier_direction", "conditional_direction", "crossfade",
-    "direction_sweep", "directions_from_groups", "encode_images", "encode_split", "find_cached_map",
+    "decode_codes", "direction_sweep", "directions_from_groups", "encode_images", "encode_split", "find_cached_map",
     "fit_attribute_regressors", "interpolate", "latent_map", "latent_neighbours", "lerp",
-    "mean_difference", "order_dims", "path", "path_quality", "pixel_neighbours", "slerp", "traversal_grid",
+    "mean_difference", "order_dims", "path", "path_quality", "pixel_neighbours", "prior_codes", "slerp", "traversal_grid",
 ]
 
 

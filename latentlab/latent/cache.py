@@ -20,6 +20,7 @@ import torch
 from latentlab.atomic import atomic_file
 from latentlab.errors import ConfigError
 from latentlab.latent.project import LatentMap, cached_map, params_key
+from latentlab.progress import tick
 
 SPLITS = ("train", "test")
 
@@ -55,9 +56,11 @@ def find_cached_latents(model, split: str = "test") -> Path | None:
 
 
 def encode_split(model, split: str = "test", batch_size: int = 500, write_to: Path | None = None,
-                 progress=None) -> LatentSet:
+                 progress=None, should_stop=None) -> LatentSet:
     """Latents of a checkpoint's own dataset split, from cache or encoded (then cached).
-    progress(fraction, message) is called after each batch while encoding."""
+
+    `progress(fraction, message)` / `should_stop()` (latentlab.progress) are passed to the encoding
+    loop; a stop raises Cancelled before anything is written."""
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}: expected one of {SPLITS}")
     found = find_cached_latents(model, split)
@@ -66,24 +69,27 @@ def encode_split(model, split: str = "test", batch_size: int = 500, write_to: Pa
     name = _latents_file(model, split)
     from latentlab.zoo import dataset_of
 
+    tick(progress, should_stop, 0.0, "loading the dataset")
     x, labels = dataset_of(model).split(split)
-    z, err = encode_images(model, x, batch_size, progress)
+    z, err = encode_images(model, x, batch_size, progress, should_stop)
     out = LatentSet(z, err, dict(labels), split, model.info.hash)
     _write(Path(write_to or _dirs(model)[1]) / name, out)
     return out
 
 
 @torch.inference_mode()
-def encode_images(model, x: torch.Tensor, batch_size: int = 500, progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """Codes `[N, d]` and per-image reconstruction MSE `[N]` of images `[N, C, H, W]`."""
+def encode_images(model, x: torch.Tensor, batch_size: int = 500, progress=None,
+                  should_stop=None) -> tuple[np.ndarray, np.ndarray]:
+    """Codes `[N, d]` and per-image reconstruction MSE `[N]` of images `[N, C, H, W]`.
+    Calls `progress(fraction, message)` and checks `should_stop()` before each batch."""
     zs, errs = [], []
-    for chunk in x.split(batch_size):
+    for start in range(0, len(x), batch_size):
+        tick(progress, should_stop, start / max(1, len(x)), f"encoding {start}/{len(x)} images")
+        chunk = x[start:start + batch_size]
         z = model.encode(chunk)
         zs.append(z)
         errs.append((model.decode(z) - chunk).pow(2).flatten(1).mean(1))
-        if progress is not None:
-            done = sum(len(c) for c in zs)
-            progress(done / len(x), f"encoded {done:,} of {len(x):,} images")
+    tick(progress, should_stop, 1.0, f"encoded {len(x)} images")
     return torch.cat(zs).numpy().astype(np.float32), torch.cat(errs).numpy().astype(np.float32)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from latentlab.errors import ConfigError
@@ -159,3 +160,41 @@ def path_quality(frames, reference) -> dict:
         "smoothness_max_ratio": ratio,
         "step_mean": mean,
     }
+
+
+NOUNS = {"mnist": "digit", "faces": "face", "shapes": "sprite"}  # what one image of the data is
+
+
+def judge_frames(frames, classifier) -> dict[str, np.ndarray]:
+    """Per frame `[T, C, H, W]`, what the dataset's classifier (latentlab.metrics.classifier,
+    trained on real images only) sees: `on_data` bool `[T]` (looks like the data: not a double
+    exposure and clearly some digit / face / sprite), `realness` `[T]` and `confidence` `[T]`."""
+    f = torch.as_tensor(frames).float()
+    if f.ndim != 4 or f.shape[0] < 1:
+        raise ConfigError(f"judge_frames needs frames [T, C, H, W], got {tuple(f.shape)}")
+    return {"on_data": classifier.on_data(f).numpy(), "realness": classifier.realness(f).numpy(),
+            "confidence": classifier.confidence(f).numpy()}
+
+
+def path_verdict(path_frames, crossfade_frames, classifier) -> dict:
+    """Does a decoded path stay on the data, compared with the pixel crossfade of its endpoints?
+
+    Both `[T, C, H, W]`. Returns {"path": judge_frames(path), "crossfade": judge_frames(fade),
+    "path_on": int, "crossfade_on": int, "frames": T, "better": "path" | "crossfade" | "tie",
+    "sentence": plain words for the page, e.g. "The latent path stays closer to the data: 14/16
+    frames look like a digit; the crossfade: 6/16."}. Why this measure and not the distance to
+    the nearest real image: docs/path_quality.md.
+    """
+    a, b = judge_frames(path_frames, classifier), judge_frames(crossfade_frames, classifier)
+    n_a, n_b, t = int(a["on_data"].sum()), int(b["on_data"].sum()), len(a["on_data"])
+    noun = NOUNS.get(classifier.info["dataset"]["name"], "real image")
+    better = "path" if n_a > n_b else "crossfade" if n_b > n_a else "tie"
+    lead = {"path": "The latent path stays closer to the data",
+            "crossfade": "The crossfade stays closer to the data",
+            "tie": "The latent path and the crossfade stay equally close to the data"}[better]
+    article = "an" if noun[0] in "aeiou" else "a"
+    sentence = (f"{lead}: {n_a}/{t} frames of the latent path look like {article} {noun}; "
+                f"the crossfade: {n_b}/{len(b['on_data'])}.")
+    return {"path": a, "crossfade": b, "path_on": n_a, "crossfade_on": n_b, "frames": t,
+            "better": better, "sentence": sentence}
+

@@ -37,8 +37,11 @@ class Traversal(NamedTuple):
 def posterior_kl(model, x, batch_size: int = 500) -> np.ndarray | None:
     """Mean KL(q(z_j|x) || N(0, 1)) per latent dimension over images `x [N, C, H, W]` -> `[d]`,
     or None for a model whose encoder is deterministic (`encode_stats` gives no log-variance)."""
+    x = torch.as_tensor(x)
+    if model.encode_stats(x[:1])[1] is None:  # ask one image first: GLO's encode is an optimisation
+        return None
     total = 0.0
-    for chunk in torch.as_tensor(x).split(batch_size):
+    for chunk in x.split(batch_size):
         mu, logvar = model.encode_stats(chunk)
         if logvar is None:
             return None

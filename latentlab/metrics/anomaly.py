@@ -1,9 +1,12 @@
 """Anomaly scores from an autoencoder, and the one-class evaluation protocol.
 
 Two families of score, higher = more anomalous: how badly an image is reconstructed
-(reconstruction-error detection, e.g. Sakurada & Yairi 2014; An & Cho 2015), and how unlikely its
-code is under the training codes (a Gaussian with Ledoit-Wolf shrinkage, Ledoit & Wolf 2004, or
-the distance to the k nearest training codes). The one-class protocol (Ruff et al. 2018, "Deep
+(reconstruction-error detection, e.g. Sakurada & Yairi 2014; An & Cho 2015; the relative error
+||x - x̂|| / ||x|| of Zong et al. 2018, "Deep Autoencoding Gaussian Mixture Model", which does not
+reward an image for having little ink), and how unlikely its code is under the training codes (a
+Gaussian with Ledoit-Wolf shrinkage, Ledoit & Wolf 2004, or the distance to the k nearest
+training codes). Scores on different scales combine after standardising each on the normal
+training images (`standardise`). The one-class protocol (Ruff et al. 2018, "Deep
 One-Class Classification") trains on one class and reports AUROC with that class as normal and
 every other class as anomalous.
 
@@ -18,6 +21,7 @@ import numpy as np
 import torch
 from sklearn.covariance import LedoitWolf
 from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as sk_roc_curve
 from sklearn.neighbors import NearestNeighbors
 
 from latentlab.errors import ConfigError
@@ -43,17 +47,22 @@ def reconstruction_scores(x, x_hat, reduce: str = "mse") -> np.ndarray:
     """Per-image reconstruction error `[N]` of x_hat (probabilities in [0, 1]) against x.
 
     "mse": mean squared error per pixel. "bce": Bernoulli negative log-likelihood summed over
-    pixels, in nats per image (the training loss's convention).
+    pixels, in nats per image (the training loss's convention). "relative": ||x - x̂||₂ / ||x||₂
+    (Zong et al. 2018): an image with little ink (a 1 beside 8s) is not scored normal for
+    having few pixels to miss; an all-black image scores by its error alone.
     """
     x, x_hat = _image_pair(x, x_hat)
     if reduce == "mse":
         per_pixel = (x_hat - x) ** 2
         return per_pixel.flatten(1).mean(1).numpy()
+    if reduce == "relative":
+        err = (x_hat - x).flatten(1).norm(dim=1)
+        return (err / x.flatten(1).norm(dim=1).clamp_min(_EPS)).numpy()
     if reduce == "bce":
         per_pixel = torch.nn.functional.binary_cross_entropy(
             x_hat.clamp(_EPS, 1 - _EPS), x, reduction="none")
         return per_pixel.flatten(1).sum(1).numpy()
-    raise ConfigError(f"unknown reduce {reduce!r}: expected 'mse' or 'bce'")
+    raise ConfigError(f"unknown reduce {reduce!r}: expected 'mse', 'bce' or 'relative'")
 
 
 def pixel_error_map(x, x_hat) -> np.ndarray:
@@ -110,6 +119,34 @@ def auroc(scores, is_anomaly) -> float:
         raise ConfigError(f"AUROC needs both classes: got {len(labels) - n_anomalous} normal and "
                           f"{n_anomalous} anomalous samples")
     return float(roc_auc_score(labels, scores))
+
+
+def roc_curve(scores, is_anomaly) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ROC points: false-positive rate `[T]`, true-positive rate `[T]` and the score threshold
+    `[T]` of each (flagging scores >= threshold), from (0, 0) to (1, 1); its area is `auroc`."""
+    auroc(scores, is_anomaly)  # the same checks and errors
+    fpr, tpr, thresholds = sk_roc_curve(np.asarray(is_anomaly).ravel().astype(bool),
+                                        np.asarray(scores, dtype=np.float64).ravel())
+    return fpr, tpr, thresholds
+
+
+def percentile_of(score: float, reference) -> float:
+    """Percent of reference scores `[M]` (e.g. normal test images) at or below `score`:
+    99 means the image is more anomalous than 99% of normal images."""
+    reference = np.asarray(reference, dtype=np.float64).ravel()
+    if len(reference) == 0 or not np.isfinite(reference).all() or not np.isfinite(score):
+        raise ConfigError("percentile_of needs a finite score and finite reference scores")
+    return float(100.0 * np.mean(reference <= score))
+
+
+def standardise(scores, reference) -> np.ndarray:
+    """(scores - mean) / std of the reference scores `[M]` (the normal training images), so
+    scores on different scales (an error, a log density) can be summed."""
+    scores = np.asarray(scores, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64).ravel()
+    if len(reference) < 2:
+        raise ConfigError("standardising needs at least 2 reference scores")
+    return (scores - reference.mean()) / max(float(reference.std()), 1e-12)
 
 
 def _select(x, mask: np.ndarray):

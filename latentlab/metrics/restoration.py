@@ -8,6 +8,10 @@ inversion of the decoder, as in compressed sensing with generative models (Bora 
 semantic inpainting (Yeh et al. 2017). It starts from the encoder's guess, so a few hundred
 steps suffice, and it ignores the hidden pixels that throw the encoder off.
 
+Corruptions: Gaussian noise, salt-and-pepper (impulse) noise, a hidden rectangle (`mask_region`:
+a fixed box or a random one of a given area) and a user-painted mask (`mask_from_array`). Scores:
+PSNR and SSIM (Wang et al. 2004, scikit-image's implementation).
+
 Shapes: images `[N, C, H, W]` in [0, 1]; masks bool `[N, 1, H, W]`, True = pixel missing.
 """
 
@@ -17,11 +21,12 @@ import numpy as np
 import torch
 
 from latentlab.errors import ConfigError
+from latentlab.latent.optimise import encode_by_optimisation
 from latentlab.losses import psnr
 from latentlab.models.autoencoder import corrupt
 
-__all__ = ["add_gaussian_noise", "mask_region", "psnr", "restore_by_latent_optimisation",
-           "restore_by_reconstruction"]
+__all__ = ["add_gaussian_noise", "add_salt_and_pepper", "mask_from_array", "mask_region", "psnr",
+           "restore_by_latent_optimisation", "restore_by_reconstruction", "ssim"]
 
 
 def add_gaussian_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
@@ -29,6 +34,56 @@ def add_gaussian_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Te
     if not sigma >= 0:
         raise ConfigError(f"sigma must be >= 0, got {sigma}")
     return corrupt(x, "gaussian", float(sigma), generator=torch.Generator().manual_seed(seed))
+
+
+def add_salt_and_pepper(x: torch.Tensor, amount: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Set a seeded random `amount` of each image's pixels (all channels) to 0 or 1, evenly
+    -> (x_corrupt `[N, C, H, W]`, mask bool `[N, 1, H, W]` of the pixels that were hit).
+
+    Impulse noise destroys the pixels it hits, so passing the mask to
+    `restore_by_latent_optimisation` treats them as missing; without it they count as data.
+    """
+    if not 0 <= amount <= 1:
+        raise ConfigError(f"amount must be in [0, 1], got {amount}")
+    g = torch.Generator().manual_seed(seed)
+    n, _, h, w = x.shape
+    hit = torch.rand(n, 1, h, w, generator=g) < amount
+    salt = (torch.rand(n, 1, h, w, generator=g) < 0.5).to(x.dtype)
+    return torch.where(hit, salt, x), hit
+
+
+def mask_from_array(mask, x: torch.Tensor, fill: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hide the pixels a user painted -> (x_corrupt `[N, C, H, W]`, mask bool `[N, 1, H, W]`).
+
+    `mask`: array-like `[H, W]` (the same for every image), `[N, H, W]` or `[N, 1, H, W]`; bool, or
+    numbers where > 0 means missing (a painted canvas' alpha or grey channel works as is).
+    """
+    m = torch.as_tensor(np.asarray(mask))
+    n, _, h, w = x.shape
+    m = m[None, None] if m.ndim == 2 else m[:, None] if m.ndim == 3 else m
+    if m.ndim != 4 or m.shape[1] != 1 or tuple(m.shape[2:]) != (h, w) or m.shape[0] not in (1, n):
+        raise ConfigError(f"mask of shape {list(np.shape(mask))} does not fit images "
+                          f"{list(x.shape)}: expected [H, W], [N, H, W] or [N, 1, H, W]")
+    if not m.dtype == torch.bool and not torch.isfinite(m.double()).all():
+        raise ConfigError("mask holds NaN or Inf")
+    m = (m > 0).expand(n, 1, h, w).clone()
+    return x.masked_fill(m, fill), m
+
+
+def ssim(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Structural similarity per image `[N]` for data range 1 (Wang et al. 2004), from
+    scikit-image's `structural_similarity` (7×7 uniform window, colour channels averaged)."""
+    from skimage.metrics import structural_similarity  # lazy: only the metric needs scikit-image
+
+    if x_hat.shape != x.shape or x.ndim != 4:
+        raise ConfigError(f"ssim needs two image batches [N, C, H, W] of one shape; got "
+                          f"{list(x_hat.shape)} and {list(x.shape)}")
+    if min(x.shape[2:]) < 7:
+        raise ConfigError(f"ssim needs images of at least 7×7 pixels, got {list(x.shape[2:])}")
+    a = x_hat.detach().double().clamp(0, 1).numpy()
+    b = x.detach().double().numpy()
+    return torch.tensor([structural_similarity(p, q, data_range=1.0, channel_axis=0)
+                         for p, q in zip(a, b)], dtype=torch.float32)
 
 
 def _box_mask(n: int, h: int, w: int, box) -> torch.Tensor:
@@ -76,48 +131,30 @@ def restore_by_reconstruction(model, x_corrupt: torch.Tensor) -> torch.Tensor:
         return model.decode(model.encode(x_corrupt))
 
 
-def _fit_terms(model, z, x, observed, prior_weight):
-    """Sum over images of squared error on observed pixels + prior_weight * |z|²."""
-    err = ((model.decode(z) - x) ** 2 * observed).flatten(1).sum(1)
-    return (err + prior_weight * z.pow(2).sum(1)).sum()
-
-
 def restore_by_latent_optimisation(model, x_corrupt: torch.Tensor, mask: torch.Tensor | None = None,
                                    steps: int = 200, lr: float = 0.05, prior_weight: float = 1e-3,
-                                   seed: int = 0) -> torch.Tensor:
-    """argmin_z |observed ⊙ (decode(z) - x)|² + prior_weight |z|², by Adam from z = encode(x).
+                                   seed: int = 0, progress=None, should_stop=None) -> torch.Tensor:
+    """argmin_z |observed ⊙ (decode(z) - x)|² + prior_weight |z|², by Adam from the model's
+    starting code (`model.init_codes`: the encoder's guess, or GLO's best table entry).
 
-    Images are independent (per-image loss terms, per-coordinate Adam). Only z is optimised:
-    gradients are taken with `torch.autograd.grad` w.r.t. z, so the model's parameters and their
-    `.grad` are left untouched. `seed` seeds torch's RNG inside a forked RNG state, for models
-    with stochastic layers. To keep observed pixels exactly, composite with
-    `torch.where(mask, restored, x_corrupt)`. Returns decode(z*) `[N, C, H, W]`.
+    Runs `latentlab.latent.optimise.encode_by_optimisation` (see there for `progress`,
+    `should_stop` and the guarantee that the model is left untouched). To keep observed pixels
+    exactly, composite with `torch.where(mask, restored, x_corrupt)`. Returns decode(z*)
+    `[N, C, H, W]`.
     """
-    if steps < 0 or lr <= 0 or prior_weight < 0:
-        raise ConfigError(f"need steps >= 0, lr > 0, prior_weight >= 0; got {steps}, {lr}, "
-                          f"{prior_weight}")
     if mask is not None and mask.shape[2:] != x_corrupt.shape[2:]:
         raise ConfigError(f"mask {list(mask.shape)} does not match images {list(x_corrupt.shape)}")
-    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
-        torch.manual_seed(seed)
-        x = x_corrupt.detach().clone()  # a normal tensor even if the caller is in inference mode
-        observed = torch.ones_like(x) if mask is None else (~mask.bool()).to(x.dtype).clone()
-        with torch.no_grad():
-            z = model.encode(x).detach().clone()
-        z.requires_grad_(True)
-        m, v = torch.zeros_like(z), torch.zeros_like(z)
-        for t in range(1, steps + 1):
-            (grad,) = torch.autograd.grad(_fit_terms(model, z, x, observed, prior_weight), z)
-            with torch.no_grad():
-                _adam_update(z, grad, m, v, t, lr)
-        with torch.no_grad():
-            return model.decode(z).detach()
+    z0 = _start(model, x_corrupt, mask)
+    z = encode_by_optimisation(model.decode, x_corrupt, z0, mask, steps=steps, lr=lr,
+                               prior_weight=prior_weight, project=getattr(model, "project_codes", None),
+                               progress=progress, should_stop=should_stop, seed=seed)
+    with torch.no_grad():
+        return model.decode(z).detach()
 
 
-def _adam_update(z, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8) -> None:
-    """One Adam step in place (Kingma & Ba 2015), written out because torch.optim imports
-    torch._dynamo on its first step (6.6 s measured on our shared 2-core box)."""
-    m.mul_(betas[0]).add_(grad, alpha=1 - betas[0])
-    v.mul_(betas[1]).addcmul_(grad, grad, value=1 - betas[1])
-    m_hat, v_hat = m / (1 - betas[0] ** t), v / (1 - betas[1] ** t)
-    z.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+def _start(model, x: torch.Tensor, mask) -> torch.Tensor:
+    """A LatentModel's `init_codes`; any other object with encode/decode starts from its encode."""
+    if hasattr(model, "init_codes"):
+        return model.init_codes(x, mask)
+    with torch.no_grad():
+        return model.encode(x)

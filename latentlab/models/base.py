@@ -49,6 +49,10 @@ class LatentModel(nn.Module):
     # ranges and traversals alike: "normal" = N(0, I) (VAEs, adversarial AEs); "pca" = PCA's own
     # Gaussian along its axes; None = no prior (plain, regularised and denoising AEs).
     prior: str | None = None
+    # True when `encode` is itself an optimisation (GLO: seconds per batch, not milliseconds). Such
+    # a model's `encode` also takes `progress` and `should_stop` keywords (see
+    # latentlab.latent.optimise), so a UI can show a progress bar and cache the codes it got.
+    slow_encode = False
 
     def __init__(self, image_shape: tuple[int, int, int], latent_dim: int):
         super().__init__()
@@ -70,6 +74,16 @@ class LatentModel(nn.Module):
         """True when `sample` draws from a prior (see `prior`)."""
         return self.prior is not None
 
+    def init_codes(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Where latent optimisation starts for images `[N, C, H, W]` (mask bool `[N, 1, H, W]`,
+        True = missing): the encoder's code; a model without an encoder overrides it."""
+        with torch.no_grad():
+            return self.encode(x)
+
+    def project_codes(self, z: torch.Tensor) -> torch.Tensor:
+        """Map codes `[N, d]` onto the set the decoder was trained on (identity; GLO: the sphere)."""
+        return z
+
     def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Posterior mean and log-variance `[N, d]`; log-variance None for a deterministic encoder."""
         return self.encode(x), None
@@ -89,6 +103,10 @@ class LatentModel(nn.Module):
     def loss(self, batch: Batch, step: int, generator: torch.Generator | None = None) -> dict:
         """Scalar tensors; "loss" is what gets minimised."""
         raise NotImplementedError
+
+    def prepare_training(self, x_train: torch.Tensor, seed: int = 0) -> None:
+        """Called once by the loop before the optimisers are made (GLO sizes-checks and
+        initialises its per-image codes from the training images `[N, C, H, W]`); a no-op here."""
 
     def make_optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
         return [torch.optim.AdamW(self.parameters(), lr=lr, weight_decay=weight_decay)]
