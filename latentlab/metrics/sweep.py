@@ -15,6 +15,7 @@ import numpy as np
 from latentlab import checkpoint
 from latentlab.errors import LatentlabError
 from latentlab.metrics.scorecard import ScoreSettings, lookup, settings_for
+from latentlab.validate import family_of
 
 SCORE_KEYS = ("mig", "dci_d", "dci_c", "dci_i", "sap", "factorvae", "betavae")
 
@@ -27,13 +28,14 @@ def checkpoint_row(folder: Path, settings: ScoreSettings | None = None) -> dict:
     training = checkpoint.read_json(folder / "training.json")
     dataset = config["dataset"]
     streamed = bool(dataset.get("options", {}).get("stream"))
-    label = config.get("label", config["architecture"])
+    family = family_of(config)  # "family" (format 2) or "architecture" (format 1)
+    label = config.get("label", family)
     args = config["model_args"]
     settings = settings or settings_for(dataset["name"])
     scores = lookup(folder, folder.name, checkpoint.content_hash(folder), settings)
     return {
         "name": folder.name, "dataset": dataset["name"], "label": label,
-        "family": config["architecture"], "streamed": streamed,
+        "family": family, "streamed": streamed,
         "group": f"{label}, streamed" if streamed else label,
         "knob": args.get("beta", args.get("gamma")), "seed": training.get("seed"),
         "images_seen": training.get("images_seen"),

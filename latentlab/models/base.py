@@ -8,7 +8,6 @@ own optimiser) overrides those and reuses the loop unchanged.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -109,6 +108,10 @@ class LatentModel(nn.Module):
         initialises its per-image codes from the training images `[N, C, H, W]`); a no-op here."""
 
     def make_optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
+        # AdamW at weight_decay 0 is Adam plus a pass multiplying every weight by 1.0 each step
+        # (measured in torch.profiler as the step's largest elementwise cost); same weights, bit for bit
+        if weight_decay == 0:
+            return [torch.optim.Adam(self.parameters(), lr=lr)]
         return [torch.optim.AdamW(self.parameters(), lr=lr, weight_decay=weight_decay)]
 
     def train_step(self, batch: Batch, step: int, optimizers, generator=None, grad_clip=None) -> dict:
@@ -140,7 +143,16 @@ def optimise(loss: torch.Tensor, params: list[nn.Parameter], opt: torch.optim.Op
         raise DivergedError(f"non-finite loss {loss.item()} at step {step}")
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    norm = torch.nn.utils.clip_grad_norm_(params, grad_clip or math.inf)
+    norm = _grad_norm(params, grad_clip)
     if not torch.isfinite(norm):
         raise DivergedError(f"non-finite gradient norm at step {step}")
     opt.step()
+
+
+def _grad_norm(params: list[nn.Parameter], grad_clip: float | None) -> torch.Tensor:
+    """Total gradient norm, clipping to `grad_clip` if given. Without a clip only the norm is
+    computed (for the finiteness check): clip_grad_norm_ would also multiply every gradient by 1."""
+    if grad_clip:
+        return torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    grads = [p.grad for p in params if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())

@@ -97,8 +97,10 @@ class FactorVAE(VAE):
     def make_optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
         # The discriminator uses the paper's Adam(β1 = 0.5, β2 = 0.9) at the same learning rate
         # (the loop's schedule sets every optimiser's rate to the config's).
-        return [torch.optim.AdamW(self.vae_parameters(), lr=lr, weight_decay=weight_decay),
-                torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.5, 0.9))]
+        # At weight_decay 0 plain Adam, as LatentModel.make_optimizers (same weights, one pass less).
+        vae = (torch.optim.Adam(self.vae_parameters(), lr=lr) if weight_decay == 0
+               else torch.optim.AdamW(self.vae_parameters(), lr=lr, weight_decay=weight_decay))
+        return [vae, torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.5, 0.9))]
 
     def regularizer(self, out: ModelOutput, step: int) -> dict:
         ramp = losses.warmup(step, self.args["kl_warmup_steps"])
@@ -155,7 +157,7 @@ class AnnealedVAE(VAE):
 
     @property
     def label(self) -> str:
-        return f"Annealed β-VAE (γ={self.args['gamma']:g}, C→{self.args['capacity']:g})"
+        return f"Annealed β-VAE (γ={self.args['gamma']:g}, C={self.args['capacity']:g})"  # validate.LABEL: no arrows
 
     def capacity_at(self, step: int) -> float:
         """Target KL in nats at an optimisation step."""
