@@ -99,12 +99,15 @@ def _sweep(dataset: str, stamp: tuple) -> tuple[list[dict], list[str]]:
 
 
 def _stamp(dataset: str) -> tuple:
-    """Changes when a checkpoint or a score file appears: the sweep is re-read then."""
-    from latentlab.checkpoint import ZOO_DIR
+    """Changes when a checkpoint (shipped or the user's) or a score file (shipped or cached)
+    appears: the sweep is re-read then."""
+    from latentlab.checkpoint import roots
     from latentlab.latent.cache import user_cache_root
 
-    return tuple(sorted(str(p) for root in (ZOO_DIR, user_cache_root())
-                        for p in root.glob("*/*disentanglement*.json"))) + (dataset,)
+    globs = [(root, pattern) for _, root in roots() for pattern in ("*/config.json",
+                                                                    "*/cache/*disentanglement*.json")]
+    globs.append((user_cache_root(), "*/*disentanglement*.json"))
+    return tuple(sorted(str(p) for root, pattern in globs for p in root.glob(pattern))) + (dataset,)
 
 
 def tradeoff_figure(rows: list[dict], summary: list[dict], current: str) -> go.Figure:

@@ -154,6 +154,21 @@ def test_zoo_sweep_lists_scored_checkpoints_and_names_the_rest(shapes_checkpoint
     assert row["group"] == "VAE" and row["images_seen"] == 64 and not row["streamed"]
 
 
+def test_zoo_sweep_by_default_covers_the_users_checkpoints_too(shapes_checkpoint, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "user"))
+    monkeypatch.setenv("LATENTLAB_HOME", str(tmp_path / "home"))
+    mine = checkpoint.user_root() / "my_shapes"
+    mine.parent.mkdir(parents=True)
+    (tmp_path / "zoo" / "tiny_shapes").rename(mine)
+    _, unscored = sweep.zoo_sweep("shapes", settings=TINY)
+    assert "my_shapes" in unscored
+    scores = scorecard.checkpoint_scores(checkpoint.load("my_shapes"), TINY)  # into the user cache
+    rows, unscored = sweep.zoo_sweep("shapes", settings=TINY)
+    assert "my_shapes" not in unscored
+    assert [r["scores"]["mig"] for r in rows if r["name"] == "my_shapes"] == [scores["mig"]]
+
+
 def test_summarise_gives_median_and_range_per_setting():
     rows = [{"name": f"m{i}", "group": g, "label": g, "family": "vae", "streamed": True,
              "knob": 4.0, "mig": v, "test_mse": 0.01 * v}

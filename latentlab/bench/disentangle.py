@@ -1,9 +1,10 @@
 """Section 1: disentanglement on shapes, a sweep over families and seeds, with traversal grids.
 
 Models: the first zoo (AE, VAE, β-VAEs with β = 4 and 8 on the fixed 20,000-sprite split, PCA)
-and the issue-10 sweep, streamed from the whole factor grid: β-VAE (Higgins et al. 2017),
-β-TCVAE (Chen et al. 2018) and FactorVAE (Kim & Mnih 2018), several seeds each; all d = 10 on
-32×32 sprites. Scores come from `metrics.scorecard` (MIG, Chen et al. 2018; DCI, Eastwood &
+and the issue-10 sweep listed in SWEEP, streamed from the whole factor grid: β-VAE (Higgins et
+al. 2017), β-TCVAE (Chen et al. 2018) and FactorVAE (Kim & Mnih 2018), several seeds each; all
+d = 10 on 32×32 sprites. SWEEP is empty until those checkpoints are trained and shipped (the
+600k-image pilots are in docs/notes_disentanglement.md); the section then says so. Scores come from `metrics.scorecard` (MIG, Chen et al. 2018; DCI, Eastwood &
 Williams 2018; SAP, Kumar et al. 2018; FactorVAE score; BetaVAE score, Higgins et al. 2017),
 cached per checkpoint hash, so this report and the app's Disentangle page show the same numbers.
 """
@@ -134,7 +135,7 @@ def run(ctx: Context) -> Section:
     best = max(rows, key=lambda r: r["mig"])
     figures = {"tradeoff": plots.tradeoff_png(rows, summary, ctx),
                "matrix": plots.matrix_png(best, ctx)}
-    body = [_intro(ctx), "**Per setting** (median [min, max] over seeds):\n",
+    body = [_intro(ctx), _sweep_note(summary), "**Per setting** (median [min, max] over seeds):\n",
             summary_table(summary), f"\n![trade-off]({figures['tradeoff']})\n",
             plots.TRADEOFF_CAPTION, "\n**Per checkpoint:**\n", checkpoint_table(rows),
             "\nRank of each setting's median per metric (1 = most disentangled):\n\n"
@@ -148,7 +149,7 @@ def run(ctx: Context) -> Section:
     return Section("disentanglement", TITLE, "\n".join(body), data)
 
 
-TITLE = "1. Disentanglement: a sweep over families and seeds on shapes"
+TITLE = "1. Disentanglement on shapes"
 
 
 def _intro(ctx: Context) -> str:
@@ -163,6 +164,19 @@ def _intro(ctx: Context) -> str:
             "runs; the metric's own sampling error (one sample) is not included. \"streamed\": "
             "trained on fresh rows of the whole 737,280-row grid every batch (test rows held out); "
             "the others saw the fixed 20,000-sprite split.\n")
+
+
+def _sweep_note(summary: list[dict]) -> str:
+    """What the table can and cannot say: how many seeds, and whether any sweep model ran."""
+    parts = []
+    if not SWEEP:
+        parts.append("No issue-10 sweep checkpoint (β-TCVAE, FactorVAE, annealed β-VAE, streamed) "
+                     "is shipped yet: the families are in the library, but the planned sweep was not "
+                     "trained (pilots: docs/notes_disentanglement.md).")
+    if all(g["n"] == 1 for g in summary):
+        parts.append("Every setting has one seed, so [min, max] is that run and says nothing "
+                     "about the spread over seeds.")
+    return " ".join(parts) + "\n" if parts else ""
 
 
 def _traversal_section(rows, rows_info, links) -> str:

@@ -45,15 +45,13 @@ def checkpoint_row(folder: Path, settings: ScoreSettings | None = None) -> dict:
 
 def zoo_sweep(dataset: str, zoo_dir: Path | None = None,
               settings: ScoreSettings | None = None) -> tuple[list[dict], list[str]]:
-    """(rows of the zoo checkpoints of `dataset` that have cached scores, names that have none).
+    """(rows of the checkpoints of `dataset` that have cached scores, names that have none), over
+    `zoo_dir`, or by default the shipped zoo and the user's checkpoints (names `load` accepts).
     A checkpoint whose files cannot be read is skipped, as `zoo_table` does."""
-    root = Path(zoo_dir) if zoo_dir is not None else checkpoint.ZOO_DIR
-    names = sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()
-                   and not p.name.startswith(".")) if root.is_dir() else []
     rows, unscored = [], []
-    for name in names:
+    for name, folder in _folders(zoo_dir):
         try:
-            row = checkpoint_row(root / name, settings)
+            row = checkpoint_row(folder, settings)
         except (LatentlabError, OSError, KeyError, TypeError):
             continue
         if row["dataset"] != dataset:
@@ -63,6 +61,16 @@ def zoo_sweep(dataset: str, zoo_dir: Path | None = None,
         else:
             rows.append(row)
     return rows, unscored
+
+
+def _folders(zoo_dir: Path | None) -> list[tuple[str, Path]]:
+    if zoo_dir is None:
+        return [(name, path) for name, kind, path in checkpoint.zoo_entries()
+                if checkpoint.entry_problem(name, path, kind) is None]
+    root = Path(zoo_dir)
+    names = sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()
+                   and not p.name.startswith(".")) if root.is_dir() else []
+    return [(name, root / name) for name in names]
 
 
 def flat(row: dict) -> dict:
