@@ -61,9 +61,11 @@ def traversal_rows(model, data, scores: dict | None) -> None:
     st.caption(f"Rows sorted by {score_name}; each sweeps one dimension (VAEs: the prior's 5%–95% "
                "quantiles; others: that dimension's 5th–95th percentile), the rest of the code "
                "fixed. Label: the factor with the most mutual information with that dimension, "
-               "I(z; factor) / H(factor), and its share of the dimension's total.")
+               "I(z; factor) / H(factor), and its share of the dimension's total. A VAE dimension "
+               "with KL ≈ 0 is collapsed: it carries no factor, whatever its small matrix entries say.")
     for i, d in enumerate(shown):
-        text = labels[d].text() if labels else "compute scores to name the factor"
+        kl = float(score[d]) if score_name == "KL" else None
+        text = labels[d].text(kl) if labels else "compute scores to name the factor"
         widgets.image_row(f"z{d}", render.png(trav.images[i], STEPS, widgets.TILE),
                           f"{score_name} {score[d]:.2f} · {text}")
 
@@ -88,8 +90,9 @@ def matrix_section(model, scores: dict) -> None:
     st.plotly_chart(matrix_figure(matrix, scores["factor_names"], f"{model.info.name}: {kind}"),
                     key=f"matrix_{model.info.hash}_{kind}")
     st.caption("One bright cell per row and column, on the diagonal, is a disentangled code. "
-               "Mutual information is normalised by the factor's entropy; DCI importance comes from "
-               "random forests predicting each factor from all dimensions.")
+               "Mutual information is normalised by the factor's entropy and measured on the posterior "
+               "mean, so a collapsed VAE dimension (KL ≈ 0) can still show a few hundredths; DCI "
+               "importance comes from random forests predicting each factor from all dimensions.")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -136,7 +139,8 @@ def tradeoff_figure(rows: list[dict], summary: list[dict], current: str) -> go.F
     here = [r for r in rows if r["name"] == current]
     if here:
         fig.add_trace(go.Scatter(x=[here[0]["mig"]], y=[here[0]["test_mse"]], mode="markers",
-                                 marker={"symbol": "star", "size": 18, "color": "#d62728"}, name=current))
+                                 marker={"symbol": "star-open", "size": 20, "color": "black",
+                                         "line": {"width": 2}}, name=current))
     fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       xaxis_title="MIG (higher: more disentangled)",
                       yaxis_title="test MSE per pixel (lower: sharper)")
@@ -155,9 +159,13 @@ def sweep_section(model) -> None:
     st.caption("Small points: one checkpoint (seed) each; large points: a setting's median over its "
                "seeds; grey lines join the medians of one family in order of its β or γ; the star is "
                "the selected checkpoint.")
+    one_seed = all(g["n"] == 1 for g in summary)
     st.dataframe([{"setting": g["group"], "seeds": g["n"],
-                   **{label: _spread(g[k], 4 if k == "test_mse" else 3) for k, label in SCORES.items()}}
+                   **{label: _spread(g[k], 4 if k == "test_mse" else 3, one_seed) for k, label in SCORES.items()}}
                   for g in summary], hide_index=True, key="sweep_summary")
+    st.caption("Each setting has one seed so far: the table shows that run, not a median, and says "
+               "nothing about how much a setting varies over seeds." if one_seed else
+               "Median [min, max] over each setting's seeds.")
     with st.expander(f"All {len(rows)} checkpoints"):
         st.dataframe([{"checkpoint": r["name"], "setting": r["group"], "seed": r["seed"],
                        **{label: round(r[k], 4) for k, label in SCORES.items()}} for r in rows],
@@ -166,7 +174,9 @@ def sweep_section(model) -> None:
         st.caption("Not scored yet (select one and compute): " + ", ".join(unscored))
 
 
-def _spread(stat: dict, digits: int) -> str:
+def _spread(stat: dict, digits: int, single: bool = False) -> str:
+    if single:
+        return f"{stat['median']:.{digits}f}"
     return f"{stat['median']:.{digits}f} [{stat['min']:.{digits}f}, {stat['max']:.{digits}f}]"
 
 

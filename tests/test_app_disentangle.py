@@ -5,6 +5,7 @@ task that can be cancelled, and a clear note for a dataset without factors."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,23 @@ def test_matrix_kind_and_start_image_change_what_is_shown():
     assert not at.exception and image_urls(at) != urls
     at.slider(key="rows").set_value(3).run()
     assert len(row_notes(at)) == 3
+
+
+@pytest.mark.skipif(not scored("shapes"), reason="no shapes checkpoint with shipped scores")
+def test_collapsed_vae_dims_are_not_labelled_with_a_factor():
+    vaes = [r for r in zoo_sweep("shapes")[0] if r["family"] == "vae"]
+    if not vaes:
+        pytest.skip("no scored shapes VAE")
+    name = min(vaes, key=lambda r: r["scores"]["active_dims"])["name"]  # the most collapsed
+    notes = row_notes(open_page(name))
+    kls = [float(re.search(r"KL (\d+\.\d+)", n).group(1)) for n in notes]
+    assert kls == sorted(kls, reverse=True) and min(kls) < 0.01, "a β-VAE of the zoo has collapsed dims"
+    for kl, note in zip(kls, notes):
+        if kl == 0.01:  # shown rounded: either side of the threshold
+            continue
+        assert ("collapsed" in note) == (kl < 0.01), note
+        if kl < 0.01:
+            assert not any(f in note for f in SHAPE_FACTORS), note
 
 
 @pytest.mark.skipif(not scored("faces"), reason="no faces checkpoint with shipped scores")

@@ -55,6 +55,8 @@ def test_dim_factors_names_the_strongest_factor_its_share_and_dead_dims():
     assert got[0].amount == pytest.approx(0.8) and got[0].share == pytest.approx(0.8)
     assert got[1].share == pytest.approx(1.0)
     assert got[0].text() == "b · 0.80 (80% of z0)" and got[2].text() == "no factor"
+    assert got[0].text(kl=1.2) == got[0].text()  # a live VAE dim keeps its factor
+    assert "collapsed" in got[0].text(kl=0.001) and "b ·" not in got[0].text(kl=0.001)
     with pytest.raises(ConfigError, match="2 factor names"):
         dim_factors(matrix, ["a", "b"])
     with pytest.raises(ConfigError, match="non-negative"):

@@ -18,7 +18,7 @@ from latentlab.bench import disentangle_plots as plots
 from latentlab.bench.core import Context, Section, missing
 from latentlab.bench.report import md_table
 from latentlab.latent.traverse import rank_dims, traversal_grid
-from latentlab.metrics.factor_map import dim_factors
+from latentlab.metrics.factor_map import COLLAPSED_KL, dim_factors
 from latentlab.metrics.scorecard import ScoreSettings, checkpoint_scores
 from latentlab.metrics.sweep import SCORE_KEYS, checkpoint_row, flat, summarise
 from latentlab.zoo import dataset_of
@@ -54,7 +54,10 @@ def row_factor_table(rows: dict, mi: list, factor_names: list[str]) -> str:
     """Per traversal row: the latent dim, its KL/variance and the factor it carries (normalised
     MI: the fraction of that factor's entropy the dim captures, and its share of the dim's MI)."""
     labels = dim_factors(np.asarray(mi), factor_names)
-    out = [[str(i + 1), f"z{d}", sc, labels[d].factor or "–", labels[d].amount, labels[d].share]
+    kl = rows["score_name"] == "KL"
+    out = [[str(i + 1), f"z{d}", sc,
+            "collapsed" if kl and sc < COLLAPSED_KL else labels[d].factor or "–",
+            labels[d].amount, labels[d].share]
            for i, (d, sc) in enumerate(zip(rows["dims"], rows["score"]))]
     headers = ["row", "dim", rows["score_name"], "factor (MI)", "I(z; factor) / H(factor)",
                "share of the dim's MI"]

@@ -18,6 +18,11 @@ from scipy.optimize import linear_sum_assignment
 from latentlab.errors import ConfigError
 from latentlab.metrics.disentanglement import mutual_info_matrix
 
+# A VAE dim whose mean posterior KL is below this (nats) sits at the prior: I(z_j; factor) <=
+# I(z_j; x) <= its KL, so it carries almost nothing, whatever the plug-in MI of its posterior *mean*
+# reads (binning is scale-free, so a mean that wiggles by 1e-4 with position still "has" MI).
+COLLAPSED_KL = 0.01
+
 
 @dataclass(frozen=True)
 class DimFactor:
@@ -30,8 +35,11 @@ class DimFactor:
     amount: float
     share: float
 
-    def text(self) -> str:
-        """Short row label, e.g. "pos_x · 0.72 (94% of z3)" or "no factor"."""
+    def text(self, kl: float | None = None) -> str:
+        """Short row label, e.g. "pos_x · 0.72 (94% of z3)" or "no factor"; given the dim's mean
+        posterior `kl` (VAEs), a collapsed dim (kl < COLLAPSED_KL) is said to be one instead."""
+        if kl is not None and kl < COLLAPSED_KL:
+            return f"collapsed (KL < {COLLAPSED_KL}): no factor"
         if self.factor is None:
             return "no factor"
         return f"{self.factor} · {self.amount:.2f} ({self.share:.0%} of z{self.dim})"
