@@ -138,8 +138,10 @@ def run(ctx: Context) -> Section:
     best = max(rows, key=lambda r: r["mig"])
     figures = {"tradeoff": plots.tradeoff_png(rows, summary, ctx),
                "matrix": plots.matrix_png(best, ctx)}
-    body = [_intro(ctx), _sweep_note(summary), "**Per setting** (median [min, max] over seeds):\n",
-            summary_table(summary), f"\n![trade-off]({figures['tradeoff']})\n",
+    one_seed = all(g["n"] == 1 for g in summary)
+    per_setting = [] if one_seed else ["**Per setting** (median [min, max] over seeds):\n",
+                                       summary_table(summary)]
+    body = [_intro(ctx), _sweep_note(summary), *per_setting, f"\n![trade-off]({figures['tradeoff']})\n",
             plots.TRADEOFF_CAPTION, "\n**Per checkpoint:**\n", checkpoint_table(rows),
             "\nRank of each setting's median per metric (1 = most disentangled):\n\n"
             + ranking_table(summary), missing(absent),
@@ -166,7 +168,10 @@ def _intro(ctx: Context) -> str:
             "sample per checkpoint. The spread over a setting's seeds is the spread of training "
             "runs; the metric's own sampling error (one sample) is not included. \"streamed\": "
             "trained on fresh rows of the whole 737,280-row grid every batch (test rows held out); "
-            "the others saw the fixed 20,000-sprite split.\n")
+            "the others saw the fixed 20,000-sprite split. Scores are read from each checkpoint's "
+            "score file when one exists (shipped in checkpoints/<name>/cache by "
+            "scripts/precompute_maps.py, else computed and cached), so the section's wall time "
+            "leaves out the scoring itself.\n")
 
 
 def _sweep_note(summary: list[dict]) -> str:
@@ -177,8 +182,8 @@ def _sweep_note(summary: list[dict]) -> str:
                      "is shipped yet: the families are in the library, but the planned sweep was not "
                      "trained (pilots: docs/notes_disentanglement.md).")
     if all(g["n"] == 1 for g in summary):
-        parts.append("Every setting has one seed, so [min, max] is that run and says nothing "
-                     "about the spread over seeds.")
+        parts.append("Every setting has one seed, so the per-checkpoint table is the whole sweep "
+                     "and nothing here measures the spread over seeds.")
     return " ".join(parts) + "\n" if parts else ""
 
 
