@@ -31,8 +31,10 @@ def scores_of(model) -> dict | None:
     key = f"scores-{model.info.hash}"
     if tasks.state(key) is None and not st.session_state.get(key):
         n = scorecard.settings_for(model.info.dataset["name"]).images()
+        slow = ("; this model encodes each image by an optimisation, so expect roughly an hour"
+                if getattr(model, "slow_encode", False) else " (a minute or more on a CPU)")
         st.info(f"No disentanglement scores for **{model.info.name}** yet. Computing them renders and "
-                f"encodes {n:,} images (a minute or more on a CPU); the rest of the page works meanwhile.")
+                f"encodes {n:,} images{slow}; the rest of the page works meanwhile.")
         if st.button("Compute scores", icon=":material/calculate:", key="compute_scores"):
             st.session_state[key] = True
             st.rerun()
