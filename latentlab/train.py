@@ -103,6 +103,9 @@ def _train(cfg, out: Path, data, run: _Run, save: bool, overwrite: bool, allow_c
     start, dist = run.start, run.dist
     torch.manual_seed(cfg.seed)
     model = build_for(cfg, data)
+    if data.stream is not None and getattr(model, "per_image_codes", False):
+        raise ConfigError(f"{model.label} learns one code per training image, so it cannot train on a "
+                          "streamed dataset (fresh images every batch): drop data.options.stream")
     if start is not None:
         model.load_state_dict(start.weights)
     started = time.perf_counter()

@@ -7,7 +7,7 @@ import torch
 from latentlab.config import TrainConfig
 from latentlab.datasets import load_dataset
 from latentlab.datasets.shapes import FactorStream, GridFactors, build_shapes
-from latentlab.errors import DatasetError
+from latentlab.errors import ConfigError, DatasetError
 from latentlab.train import train
 
 
@@ -85,3 +85,11 @@ def test_streamed_training_differs_from_training_on_the_fixed_split():
     a = train(fixed, save=False).model.state_dict()
     b = train(stream_cfg(), save=False).model.state_dict()
     assert not all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_family_with_one_code_per_training_image_refuses_a_stream(tmp_path):
+    cfg = stream_cfg()
+    cfg.model.family, cfg.model.args = "glo", {"n_codes": 64}
+    with pytest.raises(ConfigError, match="cannot train on a streamed dataset"):
+        train(cfg, out_dir=tmp_path)
+    assert not any(tmp_path.iterdir())  # nothing written
