@@ -15,6 +15,7 @@ from latentlab.metrics.sweep import flat, summarise, zoo_sweep
 from latentlab.ui import resources as res
 from latentlab.ui import tasks, widgets
 from latentlab.ui.draw import PALETTE
+from latentlab.ui.glossary import TERMS
 
 STEPS = 9
 MATRICES = {"mutual information": "mi", "DCI importance": "importance"}
@@ -45,10 +46,15 @@ def scores_of(model) -> dict | None:
     return None
 
 
+HELP = {"mig": "MIG", "dci_d": "DCI", "dci_c": "DCI", "dci_i": "DCI", "sap": "SAP",
+        "factorvae": "FactorVAE score", "betavae": "BetaVAE score", "test_mse": "test MSE"}
+
+
 def headline(scores: dict) -> None:
     cols = st.columns(len(SCORES))
     for col, (key, label) in zip(cols, SCORES.items()):
-        col.metric(label, f"{scores[key]:.4f}" if key == "test_mse" else f"{scores[key]:.3f}")
+        col.metric(label, f"{scores[key]:.4f}" if key == "test_mse" else f"{scores[key]:.3f}",
+                   help=TERMS[HELP[key]])
 
 
 def traversal_rows(model, data, scores: dict | None) -> None:
