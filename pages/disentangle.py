@@ -78,9 +78,14 @@ def traversal_rows(model, data, scores: dict | None) -> None:
                           f"{score_name} {score[d]:.2f} · {text}")
 
 
+MAX_ROWS = 32  # a codec's code has 2,048 dims: the heat map shows the ones that carry the most
+
+
 def matrix_figure(matrix: np.ndarray, factor_names: list[str], title: str) -> go.Figure:
-    """Heat map of a latent × factor matrix `[d, K]`, dims ordered to read as a diagonal."""
-    order = diagonal_order(matrix)
+    """Heat map of a latent × factor matrix `[d, K]`, dims ordered to read as a diagonal; at
+    most MAX_ROWS dims, those with the largest entries."""
+    keep = np.sort(np.argsort(-matrix.max(1), kind="stable")[:MAX_ROWS])
+    order = keep[diagonal_order(matrix[keep])]
     shown = matrix[order]
     fig = go.Figure(go.Heatmap(z=shown, x=factor_names, y=[f"z{d}" for d in order], zmin=0,
                                colorscale="Viridis", text=np.round(shown, 2), texttemplate="%{text}",
@@ -97,6 +102,8 @@ def matrix_section(model, scores: dict) -> None:
     matrix = np.asarray(scores[MATRICES[kind]], dtype=float)
     st.plotly_chart(matrix_figure(matrix, scores["factor_names"], f"{model.info.name}: {kind}"),
                     key=f"matrix_{model.info.hash}_{kind}")
+    if len(matrix) > MAX_ROWS:
+        st.caption(f"Showing the {MAX_ROWS} of {len(matrix):,} dimensions with the largest entries.")
     st.caption("One bright cell per row and column, on the diagonal, is a disentangled code. "
                "Mutual information is normalised by the factor's entropy and measured on the posterior "
                "mean, so a collapsed VAE dimension (KL ≈ 0) can still show a few hundredths; DCI "

@@ -108,6 +108,24 @@ def test_faces_rows_are_labelled_with_attributes():
     assert figure(at, 0)["data"][0]["x"] == FACE_FACTORS
 
 
+def test_a_wide_code_shows_at_most_32_matrix_rows_with_the_largest_entries():
+    wide = [r for r in zoo_sweep("faces")[0] if len(r["scores"]["mi"]) > 32]
+    if not wide:
+        pytest.skip("no scored checkpoint with more than 32 latent dims")
+    row = wide[0]
+    import latentlab
+    from latentlab.latent.cache import encode_split
+
+    encode_split(latentlab.load(row["name"]), "test")  # the traversal's latents, else a background task
+    at = open_page(row["name"])
+    heat = figure(at, 0)["data"][0]
+    mi = [max(r) for r in row["scores"]["mi"]]
+    shown = sorted(int(y[1:]) for y in heat["y"])
+    assert len(shown) == 32 and len(set(shown)) == 32
+    assert min(mi[d] for d in shown) >= sorted(mi, reverse=True)[31] - 1e-12  # the 32 largest
+    assert any("Showing the 32 of" in c.value for c in at.caption)
+
+
 def test_an_unscored_checkpoint_is_scored_in_the_background_and_can_be_cancelled(monkeypatch):
     from latentlab.metrics import scorecard
     from latentlab.ui import tasks
