@@ -106,6 +106,7 @@ class TrainConfig:
 DATA_OPTIONS = {  # known dataset options and their bounds; others go to the builder unchecked
     "size": limits.IMAGE_SIDE, "n_train": limits.IMAGES, "n_test": limits.IMAGES,
     "seed": limits.SEED, "limit": limits.IMAGES, "max_images": (2, limits.IMAGES[1]),
+    "epoch_images": limits.IMAGES,  # a streamed dataset's images per epoch (shapes stream=true)
 }
 _DEFAULTS = {"shapes": (1, 64, 20000, 4000), "faces": (3, 64, 12000, 2000), "mnist": (1, 28, 4000, 1000),
              "folder": (3, 64, 20000, 0), "torchvision": (3, 64, 20000, 20000)}  # C, side, train, test

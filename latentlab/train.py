@@ -103,6 +103,9 @@ def _train(cfg, out: Path, data, run: _Run, save: bool, overwrite: bool, allow_c
     start, dist = run.start, run.dist
     torch.manual_seed(cfg.seed)
     model = build_for(cfg, data)
+    if data.stream is not None and getattr(model, "per_image_codes", False):
+        raise ConfigError(f"{model.label} learns one code per training image, so it cannot train on a "
+                          "streamed dataset (fresh images every batch): drop data.options.stream")
     if start is not None:
         model.load_state_dict(start.weights)
     started = time.perf_counter()
@@ -131,7 +134,7 @@ def _train(cfg, out: Path, data, run: _Run, save: bool, overwrite: bool, allow_c
     if save and dist.is_main:
         seconds = time.perf_counter() - started
         result.path = checkpoint.save(model.cpu(), out / cfg.name, {"name": cfg.data.name, "options": cfg.data.options},
-                                      _training_record(cfg, history, metrics, seconds, len(data.x_train), dist),
+                                      _training_record(cfg, history, metrics, seconds, data.epoch_size, dist),
                                       overwrite=overwrite)
         remove_dir(out / f".{cfg.name}.resume")
     return result
@@ -139,7 +142,7 @@ def _train(cfg, out: Path, data, run: _Run, save: bool, overwrite: bool, allow_c
 
 def _fit(model, cfg: TrainConfig, data: Dataset, run: _Run) -> list[dict]:
     x, dist = data.x_train, run.dist
-    per_rank = math.ceil(len(x) / dist.world)
+    per_rank = math.ceil(data.epoch_size / dist.world)
     steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     first = run.start.step if run.start else 0
@@ -157,12 +160,12 @@ def _fit(model, cfg: TrainConfig, data: Dataset, run: _Run) -> list[dict]:
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         t0, sums = time.perf_counter(), {}
-        order = (distributed.epoch_order(len(x), epoch, cfg.seed, dist) if dist.active
-                 else torch.randperm(len(x), generator=gen))
+        order = (distributed.epoch_order(data.epoch_size, epoch, cfg.seed, dist) if dist.active
+                 else torch.randperm(data.epoch_size, generator=gen))
         for i, idx in enumerate(order.split(cfg.batch_size)):
             step = epoch * steps_per_epoch + i
             _set_lr(optimizers, cfg, step, total)
-            terms = model.train_step(Batch(x[idx].to(dist.device), idx), first + step, optimizers, gen,
+            terms = model.train_step(_batch(data, idx, gen, dist.device), first + step, optimizers, gen,
                                      cfg.grad_clip)
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + v
@@ -189,11 +192,20 @@ def _set_lr(optimizers, cfg: TrainConfig, step: int, total: int) -> None:
             group["lr"] = cfg.lr * scale
 
 
+def _batch(data: Dataset, idx: torch.Tensor, gen: torch.Generator, device) -> Batch:
+    """Training rows `idx` of the fixed split, or, for a streamed dataset (issue 10), as many
+    freshly rendered factor rows drawn with `gen` (each rank has its own generator)."""
+    if data.stream is not None:
+        images, index = data.stream.batch(len(idx), gen)
+        return Batch(images.to(device), index)
+    return Batch(data.x_train[idx].to(device), idx)
+
+
 def _training_record(cfg, history, metrics, seconds, n_train, dist) -> dict:
     images = n_train * len(history)
     return {
         "status": "completed", "seed": cfg.seed, "config": cfg.to_dict(), "history": history,
-        "test_metrics": metrics, "seconds": round(seconds, 1),
+        "test_metrics": metrics, "seconds": round(seconds, 1), "images_seen": images,
         "images_per_second": round(images / seconds, 1) if history else None,
         "threads": torch.get_num_threads(), "processes": dist.world, "latentlab_version": latentlab.__version__,
         "torch_version": torch.__version__.split("+")[0],

@@ -16,7 +16,8 @@ ort = pytest.importorskip("onnxruntime")
 # family registered later that the default case does not fit fails its test saying why (never
 # silently skipped). codec: sides divisible by 2^stages, latent_dim = channels x 4 x 4.
 FAMILY_CASES: dict[str, tuple[list[int], dict]] = {"codec": ([1, 32, 32], {"latent_dim": 32, "width": 8})}
-EXTRA_ARGS: dict[str, dict] = {"glo": {"n_codes": 16}}  # GLO: one learned code per training image
+EXTRA_ARGS: dict[str, dict] = {"glo": {"n_codes": 16},  # GLO: one learned code per training image
+                               "tcvae": {"dataset_size": 1000}}  # β-TCVAE: N of its TC estimate
 SHAPES = {"mnist-like conv": ([1, 28, 28], {"arch": "conv", "width": 8}),
           "faces-like conv": ([3, 64, 64], {"arch": "conv", "width": 8}),
           "mlp": ([1, 16, 16], {"arch": "mlp", "width": 32})}

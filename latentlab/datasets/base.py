@@ -53,6 +53,15 @@ class Dataset:
     categories: dict[str, list[str]] = field(default_factory=dict)
     factors: FactorSource | None = None
     description: str = ""
+    # Fresh training batches drawn from `factors` (shapes with stream=True): an object with
+    # `epoch_images` and `batch(n, generator) -> (x [n, C, H, W], grid index [n])`. None: train on
+    # x_train.
+    stream: object | None = None
+
+    @property
+    def epoch_size(self) -> int:
+        """Training images per epoch: the stream's epoch, else the fixed training split."""
+        return int(self.stream.epoch_images) if self.stream is not None else len(self.x_train)
 
     @property
     def shape(self) -> tuple[int, int, int]:

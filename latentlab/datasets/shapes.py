@@ -193,8 +193,40 @@ def _heart(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return r * r * r - x * x * y * y * y <= 0.0
 
 
+class FactorStream:
+    """Fresh training batches: uniform rows of a factor grid, rendered on demand.
+
+    Rows of the held-out test split (`exclude`, flat grid indices) are redrawn, so the test split
+    stays unseen. Rows come from the training loop's torch.Generator, so a run is deterministic
+    from its seed and resumes where it stopped. `epoch_images` sets how many images make an epoch.
+    """
+
+    def __init__(self, source: GridFactors, exclude: np.ndarray, epoch_images: int):
+        self.source = source
+        self.epoch_images = int(epoch_images)
+        self._exclude = np.unique(np.asarray(exclude, dtype=np.int64))
+        if len(self._exclude) >= source.num_combinations:
+            raise DatasetError("stream: the test split covers the whole grid; nothing to train on")
+
+    def batch(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """`n` fresh images `[n, C, H, W]` and their flat grid indices `[n]` (int64)."""
+        index = self._draw(n, generator)
+        held_out = self._held_out(index)
+        while held_out.any():
+            index[held_out] = self._draw(int(held_out.sum()), generator)
+            held_out = self._held_out(index)
+        return self.source.render(self.source.factors_of(index)), torch.from_numpy(index)
+
+    def _draw(self, n: int, generator: torch.Generator) -> np.ndarray:
+        return torch.randint(self.source.num_combinations, (n,), generator=generator).numpy()
+
+    def _held_out(self, index: np.ndarray) -> np.ndarray:
+        return np.isin(index, self._exclude, assume_unique=False)
+
+
 def build_shapes(
-    size: int = 64, n_train: int = 20000, n_test: int = 4000, seed: int = 0
+    size: int = 64, n_train: int = 20000, n_test: int = 4000, seed: int = 0,
+    stream: bool = False, epoch_images: int | None = None,
 ) -> Dataset:
     """Random sprites from the full factor grid, seeded.
 
@@ -202,10 +234,20 @@ def build_shapes(
     (`shape`, `scale`, `orientation`, `pos_x`, `pos_y`, int64), its real value (`scale_value`,
     `orientation_value`, `pos_x_value`, `pos_y_value`, float32), and the flat grid `index`.
     Note the memory: 24,000 sprites at 64 x 64 take ~390 MB as float32.
+
+    stream=True: training draws fresh rows of the whole 737,280-row grid every batch
+    (`Dataset.stream`, a `FactorStream` of `epoch_images` per epoch, default n_train); the
+    fixed splits are the same as without streaming, and test rows are never trained on.
     """
     for name, n in (("n_train", n_train), ("n_test", n_test)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise DatasetError(f"build_shapes: {name} must be a non-negative int, got {n!r}")
+    if not isinstance(stream, bool):
+        raise DatasetError(f"build_shapes: stream must be true or false, got {stream!r}")
+    epoch_images = n_train if epoch_images is None else epoch_images
+    if isinstance(epoch_images, bool) or not isinstance(epoch_images, (int, np.integer)) \
+            or epoch_images < 1:
+        raise DatasetError(f"build_shapes: epoch_images must be an int >= 1, got {epoch_images!r}")
     source = ShapesFactors(size)
     rows = source.sample_factors(n_train + n_test, np.random.default_rng(seed))
     images = source.render(rows)
@@ -222,6 +264,7 @@ def build_shapes(
             "dSprites-like procedural sprites: square/ellipse/heart x 6 scales x 40 orientations "
             "x 32 x 32 positions, binary images."
         ),
+        stream=FactorStream(source, labels["index"][n_train:], epoch_images) if stream else None,
     )
 
 

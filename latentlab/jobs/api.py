@@ -166,7 +166,7 @@ def continue_training(ref, epochs: int, name: str) -> str:
     raw = {**record["config"], "name": name, "epochs": epochs}
     cfg = TrainConfig.from_dict(raw)
     done = len(record.get("history", []))
-    n_train = len(_dataset_of(model).x_train)
+    n_train = _dataset_of(model).epoch_size  # a streamed dataset's epoch, else the split
     step = done * math.ceil(n_train / record["config"]["batch_size"])
     return submit_config(cfg, checkpoint_root(), start={"checkpoint": str(model.info.path), "step": step})
 

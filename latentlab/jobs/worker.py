@@ -160,7 +160,7 @@ def epoch_seconds(cfg: TrainConfig, data, steps: int = 12) -> float:
     per_step = (time.perf_counter() - t0) / steps
     t0 = time.perf_counter()
     model.eval().evaluate(data.x_test, cfg.eval_batch_size)
-    return math.ceil(len(data.x_train) / cfg.batch_size) * per_step + time.perf_counter() - t0
+    return math.ceil(data.epoch_size / cfg.batch_size) * per_step + time.perf_counter() - t0
 
 
 def precompute(path: Path) -> None:

@@ -108,6 +108,18 @@ def histogram_discretize(codes: np.ndarray, num_bins: int = 20) -> np.ndarray:
     return out
 
 
+def mutual_info_matrix(codes: np.ndarray, factors: np.ndarray,
+                       num_bins: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """(I(z_j; v_k) in nats `[d, K]` with codes histogram-discretised into `num_bins` bins,
+    factor entropies H(v_k) `[K]`). codes `[N, d]`, factors `[N, K]`."""
+    codes, factors = _check_pair(codes, factors)
+    _check_ints(2, num_bins=num_bins)
+    binned = histogram_discretize(codes, num_bins)
+    mi = np.array([[mutual_info_score(factors[:, k], binned[:, j]) for k in range(factors.shape[1])]
+                   for j in range(codes.shape[1])])
+    return mi, np.array([mutual_info_score(f, f) for f in factors.T])
+
+
 def mig_from_codes(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -> dict:
     """Mutual Information Gap (Chen et al. 2018, "Isolating Sources of Disentanglement in VAEs").
 
@@ -115,12 +127,7 @@ def mig_from_codes(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -
     into `num_bins` bins (disentanglement_lib's `discrete_mig`); "mig" is the mean over factors.
     codes `[N, d]`, factors `[N, K]`. "best_code" names the most informative code per factor.
     """
-    codes, factors = _check_pair(codes, factors)
-    _check_ints(2, num_bins=num_bins)
-    binned = histogram_discretize(codes, num_bins)
-    mi = np.array([[mutual_info_score(factors[:, k], binned[:, j]) for k in range(factors.shape[1])]
-                   for j in range(codes.shape[1])])
-    entropy = np.array([mutual_info_score(f, f) for f in factors.T])
+    mi, entropy = mutual_info_matrix(codes, factors, num_bins)
     varying = entropy > 0
     per_factor = np.full(factors.shape[1], np.nan)
     per_factor[varying] = _top_two_gap(mi)[varying] / entropy[varying]

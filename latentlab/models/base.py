@@ -118,15 +118,7 @@ class LatentModel(nn.Module):
         """One optimisation step; raises DivergedError on a non-finite loss or gradient."""
         (opt,) = optimizers
         terms = self.loss(batch, step, generator)
-        loss = terms["loss"]
-        if not torch.isfinite(loss):
-            raise DivergedError(f"non-finite loss {loss.item()} at step {step}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = _grad_norm(self, grad_clip)
-        if not torch.isfinite(norm):
-            raise DivergedError(f"non-finite gradient norm at step {step}")
-        opt.step()
+        optimise(terms["loss"], list(self.parameters()), opt, step, grad_clip)
         return {k: float(v.detach()) for k, v in terms.items()}
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -143,9 +135,24 @@ class LatentModel(nn.Module):
         return {k: v / len(x) for k, v in sums.items()}
 
 
-def _grad_norm(model: nn.Module, grad_clip: float | None) -> torch.Tensor:
+def optimise(loss: torch.Tensor, params: list[nn.Parameter], opt: torch.optim.Optimizer, step: int,
+             grad_clip: float | None = None) -> None:
+    """Backpropagate a scalar loss and step `opt` over `params` (clipped to `grad_clip`); raises
+    DivergedError on a non-finite loss or gradient. Families with two optimisers call it twice."""
+    if not torch.isfinite(loss):
+        raise DivergedError(f"non-finite loss {loss.item()} at step {step}")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = _grad_norm(params, grad_clip)
+    if not torch.isfinite(norm):
+        raise DivergedError(f"non-finite gradient norm at step {step}")
+    opt.step()
+
+
+def _grad_norm(params: list[nn.Parameter], grad_clip: float | None) -> torch.Tensor:
     """Total gradient norm, clipping to `grad_clip` if given. Without a clip only the norm is
     computed (for the finiteness check): clip_grad_norm_ would also multiply every gradient by 1."""
     if grad_clip:
-        return torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    return torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])
+        return torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    grads = [p.grad for p in params if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())

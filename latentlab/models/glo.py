@@ -60,6 +60,7 @@ class GLO(LatentModel):
     family = "glo"
     prior = "fitted"  # a Gaussian fitted to the training codes
     slow_encode = True
+    per_image_codes = True  # Batch.index picks codes: a streamed dataset (fresh rows) cannot train it
 
     def __init__(self, image_shape, latent_dim: int, n_codes: int, arch: str = "conv",
                  width: int = 32, levels: int = 3, lap_weight: float = 1.0, l2_weight: float = 1.0,

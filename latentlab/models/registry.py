@@ -9,11 +9,14 @@ from latentlab.limits import check_model_size
 from latentlab.models.adversarial import VAEGAN, AdversarialAE
 from latentlab.models.autoencoder import VAE, Autoencoder
 from latentlab.models.base import LatentModel
+from latentlab.models.disentangling import AnnealedVAE, BetaTCVAE, FactorVAE
 from latentlab.models.glo import GLO
 from latentlab.models.pca import PCA
 
 FAMILIES: dict[str, type[LatentModel]] = {"ae": Autoencoder, "vae": VAE, "pca": PCA, "codec": Codec,
                                         "glo": GLO, "aae": AdversarialAE, "vaegan": VAEGAN}
+# Issue 10: VAEs aimed at disentanglement (models/disentangling.py).
+FAMILIES.update({"tcvae": BetaTCVAE, "factorvae": FactorVAE, "annealed_vae": AnnealedVAE})
 
 
 def build_model(family: str, **args) -> LatentModel:

@@ -33,6 +33,22 @@ TERMS: dict[str, str] = {
     "on the data": "A decoded frame is on the data when the dataset's classifier, trained on real images "
                    "only, sees one clear digit / face / sprite (not a double exposure): both its realness and "
                    "its confidence reach levels that 99 % of real held-out images reach.",
+    "disentangled code": "One whose every latent dimension moves one ground-truth factor (a sprite's x, "
+                         "its scale; a face's smile) and every factor lives in one dimension; judged against "
+                         "the factors a dataset was generated from (shapes, faces).",
+    "MIG": "Mutual information gap (Chen et al. 2018): per factor, the information the best dimension "
+           "carries about it minus the second best's, over the factor's entropy; averaged. 0-1, higher "
+           "is more disentangled.",
+    "DCI": "Disentanglement, completeness, informativeness (Eastwood & Williams 2018), from random forests "
+           "predicting each factor from the code: D, each dimension matters for one factor; C, each factor "
+           "relies on one dimension; I, how well the factors are predicted on held-out samples.",
+    "SAP": "Separated attribute predictability (Kumar et al. 2018): per factor, how much better the best "
+           "single dimension predicts it than the second best; averaged. Higher is more disentangled.",
+    "FactorVAE score": "Accuracy of guessing which factor was held fixed in a group of images from the "
+                       "dimension that varies least in that group (Kim & Mnih 2018); chance is one over "
+                       "the number of factors.",
+    "BetaVAE score": "Accuracy of a linear classifier guessing which factor pairs of images share, from "
+                     "how much their codes differ per dimension (Higgins et al. 2017).",
     "reconstruction error": "How far an image's reconstruction is from it (MSE). Unusually large error "
                             "marks an image unlike the training data.",
 }

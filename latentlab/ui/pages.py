@@ -39,6 +39,8 @@ PAGES: tuple[PageSpec, ...] = (
              "two to four models side by side on the same inputs, interpolation and attribute edit."),
     PageSpec("pages/compress.py", "Compress", ":material/compress:",
              "an image as real bytes through a learned codec, beside JPEG and WebP of the same size."),
+    PageSpec("pages/disentangle.py", "Disentangle", ":material/grid_view:",
+             "which factor each latent dimension moves, the latent × factor matrix, and the sweep's trade-off."),
     PageSpec("pages/glossary.py", "Glossary", ":material/menu_book:",
              "what the words and numbers on these pages mean."),
 )
