@@ -105,6 +105,19 @@ def wait_for(key: str, target: str, kwargs: dict, label: str) -> bool:
     return False
 
 
+def result(read, key: str, target: str, kwargs: dict, label: str):
+    """What `read()` finds in the on-disk cache, else None while the task that writes it runs
+    (started once, shown as by `wait_for`; the caller stops or draws the rest of the page). A task
+    that finished without leaving its result (the cache folder changed since) is run again."""
+    found = read()
+    if found is None and wait_for(key, target, kwargs, label):
+        found = read()
+        if found is None:
+            forget(key)
+            st.rerun()
+    return found
+
+
 @st.fragment(run_every=0.5)
 def _show(key: str, label: str) -> None:
     with _LOCK:

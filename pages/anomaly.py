@@ -1,0 +1,248 @@
+"""Anomaly: say what is normal, fit a score to it, and see how well it tells normal from the rest.
+
+The one-class protocol of Ruff et al. 2018: the score is fitted on normal training images only,
+the whole test split is scored, AUROC counts normal test images as negatives."""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from latentlab import LatentlabError, analyses, render
+from latentlab.checkpoint import ZOO_DIR, read_json
+from latentlab.datasets import EMBEDDED, load_dataset
+from latentlab.latent.labels import label_names, label_text
+from latentlab.metrics.one_class import SCORES, Normal, available_scores, heatmap, normal_of, score_image
+from latentlab.ui import resources as res
+from latentlab.ui import state, tasks, widgets
+from latentlab.ui.glossary import TERMS
+from latentlab.zoo import zoo_table
+
+MODES = ("a label's values", "the whole dataset")
+REFERENCES = (200, 500, 1000, 2000)  # normal training images a score is fitted on, at most
+EXPLAIN = {"recon": TERMS["reconstruction error"], "relative": TERMS["relative error"],
+           "latent": TERMS["latent density"], "combined": TERMS["combined score"], "elbo": TERMS["−ELBO"]}
+
+
+# -- what is normal --------------------------------------------------------------------------------
+def unkept(model) -> tuple[str, dict]:
+    """The model's dataset name and builder options without `keep` (the data anomalies come from)."""
+    ds = model.info.dataset
+    return ds["name"], {k: v for k, v in ds.get("options", {}).items() if k != "keep"}
+
+
+def value_options(name: str, values, categories) -> dict[str, tuple]:
+    """Choices for a label's normal values: each value when there are at most 10, else the two
+    halves at the median."""
+    uniq = np.unique(np.asarray(values))
+    if len(uniq) <= 10:
+        return {text: (v.item(),) for text, v in zip(label_text(name, uniq, categories), uniq)}
+    m = float(np.median(values))
+    return {f"≤ {m:.3g}": tuple(uniq[uniq <= m].tolist()), f"> {m:.3g}": tuple(uniq[uniq > m].tolist())}
+
+
+def pick_normal(model, data) -> Normal:
+    name, options = unkept(model)
+    trained = normal_of(model)
+    mode = st.radio("Normal is", MODES, horizontal=True, key="an_mode", bind="query-params")
+    if mode == MODES[1]:
+        other = st.selectbox(f"All of {name} is normal; anomalies are the test images of", [
+            d for d in EMBEDDED if d != name], key="an_other", bind="query-params")
+        return Normal(name, other=other, options=options)
+    labels = label_names(data.labels_train)
+    if not labels:
+        st.info(f"{name} has no labels: pick '{MODES[1]}'.")
+        st.stop()
+    default = trained.label if trained else next((n for n in labels if n in data.categories), labels[0])
+    c1, c2 = st.columns([1, 2])
+    label = c1.selectbox("Label", labels, index=labels.index(default), key="an_label", bind="query-params")
+    choices = value_options(label, data.labels_train[label], data.categories)
+    first = [t for t, v in choices.items() if trained and trained.label == label and set(v) <= set(trained.values)]
+    # One widget per label (its key in the URL: ?an_digit=3): values of another label never linger.
+    chosen = c2.multiselect(f"Normal values of {label}", list(choices), default=first or list(choices)[:1],
+                            key=f"an_{label}", bind="query-params")
+    if not chosen:
+        st.warning(f"Pick at least one value of {label} as normal.")
+        st.stop()
+    values = tuple(v for text in chosen for v in choices[text])
+    if np.isin(data.labels_test[label], values).all():
+        st.warning("Every test image would be normal: leave at least one value out.")
+        st.stop()
+    return Normal(name, label, values, options=options)
+
+
+def one_class_checkpoints(normal: Normal) -> list[str]:
+    """Zoo checkpoints trained only on exactly this normal data."""
+    rows, _ = zoo_table()
+    found = []
+    for row in rows:
+        ds = read_json(ZOO_DIR / row["name"] / "config.json")["dataset"]
+        keep = ds.get("options", {}).get("keep") or {}
+        if ds["name"] == normal.dataset and normal.label and list(keep) == [normal.label] and \
+                sorted(map(float, keep[normal.label])) == sorted(map(float, normal.values)):
+            found.append(row["name"])
+    return found
+
+
+def use_checkpoint(name: str) -> None:
+    st.session_state["ckpt"] = name
+
+
+def about_model(model, normal: Normal) -> None:
+    trained = normal_of(model)
+    if trained is not None and analyses.normal_spec(trained) == analyses.normal_spec(normal):
+        st.caption(f"**{model.info.name}** was trained on {normal.text} only: anything else is new to it.")
+    else:
+        seen = trained.text if trained else f"all of {normal.dataset}"
+        st.caption(f"**{model.info.name}** was trained on {seen}, not on {normal.text}: its reconstruction "
+                   "error says how unusual an image is for that training data. The latent and combined "
+                   "scores are fitted on the normal training images, so they do learn what is normal.")
+    matches = [n for n in one_class_checkpoints(normal) if n != model.info.name]
+    for k, name in enumerate(matches):
+        st.button(f"Use {name}, trained on {normal.text} only", key=f"an_use_{k}", on_click=use_checkpoint,
+                  args=(name,), icon=":material/swap_horiz:")
+
+
+def pick_score(model) -> tuple[str, int]:
+    kinds = available_scores(model)
+    c1, c2 = st.columns([3, 1])
+    kind = c1.radio("Score", kinds, index=kinds.index("combined"), horizontal=True, key="an_score",
+                    bind="query-params", help="; ".join(f"{k}: {SCORES[k]}" for k in kinds))
+    ref = c2.select_slider("Normal images fitted on (at most)", REFERENCES, value=REFERENCES[-1], key="an_ref",
+                           bind="query-params", help="A seeded subset of the normal training images fits "
+                                                     "the latent Gaussian and the standardising statistics.")
+    st.caption(f"**{kind}** — {EXPLAIN[kind]} Higher = more anomalous.")
+    return kind, int(ref)
+
+
+# -- figures ---------------------------------------------------------------------------------------
+def histogram(ev, kind: str, marks: list[tuple[str, float, float]]) -> tuple[go.Figure, int]:
+    """Score histograms (percent of each group), the axis cut at the 99.5th percentile of all
+    scores (or the largest mark); the number of scores beyond the cut."""
+    lo, hi = float(ev.scores.min()), float(np.percentile(ev.scores, 99.5))
+    hi = max([hi] + [v for _, v, _ in marks])
+    size = (hi - lo) / 40 or 1.0
+    fig = go.Figure()
+    for name, scores, colour in (("normal", ev.normal_scores, "#1f77b4"), ("anomalies", ev.anomaly_scores, "#d62728")):
+        fig.add_trace(go.Histogram(x=scores, name=f"{name} ({len(scores)})", histnorm="percent", opacity=0.6,
+                                   marker_color=colour, xbins={"start": lo, "end": float(ev.scores.max()) + size,
+                                                               "size": size}))
+    for name, value, pct in marks:
+        fig.add_vline(x=value, line={"dash": "dash", "color": "#222", "width": 2},
+                      annotation={"text": f"{name}: {pct:.0f}th percentile", "textangle": -90,
+                                  "xanchor": "left", "yanchor": "top"})
+    fig.update_layout(barmode="overlay", height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis={"title": f"{kind} score (higher = more anomalous)", "range": [lo - size, hi + size]},
+                      yaxis={"title": "% of the group"}, legend={"orientation": "h", "y": 1.1})
+    return fig, int((ev.scores > hi + size).sum())
+
+
+def roc_figure(ev, kind: str) -> go.Figure:
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance (AUROC 0.5)",
+                                line={"dash": "dot", "color": "#999"}),
+                     go.Scatter(x=ev.fpr, y=ev.tpr, mode="lines", name=f"{kind}: AUROC {ev.auroc:.3f}",
+                                line={"color": "#d62728", "width": 3})])
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.1},
+                      xaxis={"title": "false-positive rate (normal images flagged)", "range": [0, 1]},
+                      yaxis={"title": "true-positive rate (anomalies caught)", "range": [0, 1.02]})
+    return fig
+
+
+# -- your images -----------------------------------------------------------------------------------
+def score_uploads(model, result) -> list[tuple[str, float, float]]:
+    """(name, score, percentile among normal test images) of each of the session's own images."""
+    files = st.file_uploader("Score your own images (they are marked on the histogram)", type=state.UPLOAD_TYPES,
+                             accept_multiple_files=True, key="an_upload")
+    if files:
+        _, refused = state.add_uploads(model, files)
+        for text in refused:
+            st.error(text, icon=":material/block:")
+    marks = []
+    for name, x in state.pool(model).items():
+        try:
+            marks.append((name, *score_image(result.scorer, x, result.evaluation)))
+        except LatentlabError as exc:
+            st.error(f"{name}: {exc}", icon=":material/block:")
+    if marks:
+        st.dataframe([{"image": n, "score": f"{v:.4g}", "percentile among normal test images": f"{p:.1f}"}
+                      for n, v, p in marks], hide_index=True)
+    return marks
+
+
+# -- the most anomalous images ---------------------------------------------------------------------
+def describe(ev, rows, normal: Normal, categories: dict) -> str:
+    """'#12 (7), #40 (2)': each image's row and its label (or the dataset it came from)."""
+    if normal.other:
+        return ", ".join(f"#{i} ({normal.other if ev.is_anomaly[i] else normal.dataset})" for i in rows)
+    values = ev.labels[normal.label]
+    return ", ".join(f"#{i} ({normal.label} {label_text(normal.label, [values[i]], categories)[0]})" for i in rows)
+
+
+def gallery(title: str, g, ev, normal: Normal, categories: dict, stem: str) -> None:
+    st.markdown(f"**{title}**")
+    if len(g.index) == 0:
+        st.caption("None.")
+        return
+    images, recons, maps = g.images.expand(-1, 3, -1, -1), g.recons.expand(-1, 3, -1, -1), heatmap(g.error_maps)
+    for label, row in (("input", images), ("reconstruction", recons), ("squared error", maps)):
+        widgets.image_row(label, render.png(row, px=widgets.TILE))
+    st.caption(f"Test images {describe(ev, g.index, normal, categories)}; scores {', '.join(f'{s:.3g}' for s in g.scores)}. "
+               "Error maps share one scale (black = 0, bright = the largest error shown).")
+    sheet = render.png(torch.cat([images, recons, maps]), ncol=len(g.index), px=widgets.TILE)
+    st.download_button("PNG", sheet, file_name=f"{stem}.png", mime="image/png", icon=":material/download:",
+                       on_click="ignore", key=f"an_png_{stem.rsplit('-', 1)[-1]}")
+
+
+def score_table(model, spec: dict, ref: int, shown) -> None:
+    rows = []
+    for k in available_scores(model):
+        r = shown if k == shown.evaluation.kind else analyses.read_anomaly(model, spec, k, ref)
+        rows.append({"score": k, "what it measures": SCORES[k],
+                     "AUROC": f"{r.evaluation.auroc:.3f}" if r else "– (pick it above to compute)"})
+    st.dataframe(rows, hide_index=True, column_config={"AUROC": st.column_config.TextColumn(help=TERMS["AUROC"])})
+
+
+def main() -> None:
+    model = res.current_model()
+    widgets.page_header("Anomaly", "Say what is normal; a score fitted on normal training images rates every "
+                        "test image. A good score ranks the anomalies above the normal images.")
+    name, options = unkept(model)
+    res.dataset(model)  # built off the script thread; the unfiltered data below comes from its cache
+    data = load_dataset(name, **options)
+    try:
+        normal = pick_normal(model, data)
+    except LatentlabError as exc:
+        st.warning(str(exc))
+        st.stop()
+    about_model(model, normal)
+    kind, ref = pick_score(model)
+    spec = analyses.normal_spec(normal)
+    kwargs = {"ref": model.info.name, "normal": spec, "kind": kind, "max_reference": ref}
+    result = tasks.result(lambda: analyses.read_anomaly(model, spec, kind, ref),
+                          f"anomaly-{analyses.anomaly_key(model, spec, kind, ref)}", "latentlab.analyses:anomaly_evaluation",
+                          kwargs, f"Scoring the test images against {normal.text} ({kind})")
+    if result is None:
+        st.stop()
+    ev = result.evaluation
+    st.subheader(f"{normal.text}: {kind} score")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("AUROC", f"{ev.auroc:.3f}", help=TERMS["AUROC"])
+    c2.metric("normal test images", int((~ev.is_anomaly).sum()))
+    c3.metric("anomalous test images", int(ev.is_anomaly.sum()))
+    marks = score_uploads(model, result)
+    left, right = st.columns(2)
+    fig, beyond = histogram(ev, kind, marks)
+    left.plotly_chart(fig, key="an_hist")
+    left.caption("Each group's scores as a percentage of the group." + (
+        f" {beyond} scores lie beyond the right edge (cut at the 99.5th percentile)." if beyond else ""))
+    right.plotly_chart(roc_figure(ev, kind), key="an_roc")
+    right.caption(TERMS["ROC curve"])
+    score_table(model, spec, ref, result)
+    st.subheader("The most anomalous test images")
+    stem = f"{model.info.name}-anomaly-{kind}"
+    gallery("Highest scores overall", result.galleries["all"], ev, normal, data.categories, f"{stem}-all")
+    gallery("Normal images that score highest (false alarms)", result.galleries["normal"], ev, normal,
+            data.categories, f"{stem}-normal")
+
+
+main()

@@ -1,0 +1,156 @@
+"""Features: how much a frozen representation helps a classifier that sees only a few labels. The
+few-label probe curve of representation learning's linear evaluation protocol (Kingma et al.
+2014; Chen et al. 2020): one probe, the same for pixels, PCA and every model of the dataset."""
+
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from latentlab import LatentlabError, analyses
+from latentlab.analyses import PIXELS, ProbeRequest
+from latentlab.checkpoint import ZOO_DIR, read_json
+from latentlab.datasets import load_dataset
+from latentlab.latent.labels import label_names
+from latentlab.metrics.probes import PROBES, probe_target
+from latentlab.ui import resources as res
+from latentlab.ui import sidebar, tasks, widgets
+from latentlab.ui.glossary import TERMS
+from latentlab.zoo import zoo_table
+
+COUNTS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)  # labelled images per class
+PROBE_HELP = {"logistic": TERMS["logistic probe"], "knn": TERMS["kNN probe"], "spreading": TERMS["label spreading"]}
+HIGHLIGHT = (10, 100)  # label counts the summary sentence reads off
+
+
+def base_dataset(model) -> dict:
+    """The model's dataset name and options without `keep`: the whole data every probe uses."""
+    ds = model.info.dataset
+    return {"name": ds["name"], "options": {k: v for k, v in ds.get("options", {}).items() if k != "keep"}}
+
+
+def candidates(dataset: dict) -> list[str]:
+    """Zoo checkpoints trained on all of `dataset` (one-class ones describe part of it only)."""
+    rows = sorted(zoo_table()[0], key=sidebar.rank)
+    out = []
+    for row in rows:
+        ds = read_json(ZOO_DIR / row["name"] / "config.json")["dataset"]
+        if ds["name"] == dataset["name"] and ds.get("options", {}) == dataset["options"]:
+            out.append(row["name"])
+    return out
+
+
+def pick(model, data, dataset: dict) -> tuple[str, ProbeRequest, list[str]]:
+    labels = label_names(data.labels_train)
+    if not labels:
+        st.info(f"{dataset['name']} has no labels to probe for.")
+        st.stop()
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
+    label = c1.selectbox("Label to predict", labels, key="ft_label", bind="query-params")
+    probe = c2.radio("Probe", PROBES, horizontal=True, key="ft_probe", bind="query-params",
+                     help=" ".join(f"{k}: {v}" for k, v in PROBE_HELP.items()))
+    top = c3.select_slider("Labels per class, up to", COUNTS, value=COUNTS[-1], key="ft_max", bind="query-params")
+    seeds = c4.number_input("Label draws", 1, 5, 3, key="ft_seeds", bind="query-params",
+                            help="Each point is the mean (± std) over this many random labelled subsets.")
+    names = candidates(dataset)
+    if model.info.name not in names:
+        st.caption(f"{model.info.name} is trained on part of {dataset['name']} only, so it is left out; the "
+                   "checkpoints below are trained on all of it.")
+    options = [PIXELS, *names]
+    default = [PIXELS] + [n for n in names if read_json(ZOO_DIR / n / "config.json")["architecture"] != "codec"]
+    reps = st.multiselect("Representations", options, default=default, key="ft_reps", bind="query-params",
+                          help="Raw pixels are the baseline; each checkpoint's codes are its features.")
+    if not reps:
+        st.warning("Pick at least one representation.")
+        st.stop()
+    request = ProbeRequest(dataset, label, probe, tuple(c for c in COUNTS if c <= top), tuple(range(int(seeds))))
+    return label, request, reps
+
+
+def representation(name: str):
+    return PIXELS if name == PIXELS else res.load_model(name)
+
+
+def curves(request: ProbeRequest, reps: list[str]) -> dict[str, dict]:
+    """Stored curves of the representations; the missing ones are computed in one background task
+    (progress, Cancel) while the page shows those that exist."""
+    found = {r: analyses.read_probe_curve(request, representation(r)) for r in reps}
+    missing = [r for r, v in found.items() if v is None]
+    if missing:
+        done = tasks.result(
+            lambda: all(analyses.read_probe_curve(request, representation(r)) for r in missing) or None,
+            f"probe-{analyses.digest(request=asdict(request), reps=missing)}", "latentlab.analyses:probe_curves",
+            {"request": asdict(request), "representations": missing},
+            f"Probing {', '.join(missing)} ({request.probe}, {request.label})")
+        if done:
+            found = {r: analyses.read_probe_curve(request, representation(r)) for r in reps}
+    return {r: v for r, v in found.items() if v is not None}
+
+
+def figure(found: dict[str, dict], chance: float) -> go.Figure:
+    fig = go.Figure()
+    for name, rec in found.items():
+        counts = sorted(int(n) for n in rec["curve"])
+        mean, std = (np.array([rec["curve"][str(n)][i] for n in counts]) for i in (0, 1))
+        fig.add_trace(go.Scatter(x=counts, y=mean, error_y={"type": "data", "array": std, "visible": True},
+                                 mode="lines+markers", name=f"{name} ({rec['dim']})"))
+    fig.add_hline(y=chance, line={"dash": "dot", "color": "#999"},
+                  annotation_text=f"always the most common class: {chance:.0%}")
+    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis={"title": "labelled training images per class", "type": "log"},
+                      yaxis={"title": "test accuracy"}, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def table(found: dict[str, dict]) -> pd.DataFrame:
+    counts = sorted({int(n) for rec in found.values() for n in rec["curve"]})
+    return pd.DataFrame([{"features (dim)": f"{name} ({rec['dim']})",
+                          **{f"{n}/class": (f"{rec['curve'][str(n)][0]:.3f} ± {rec['curve'][str(n)][1]:.3f}"
+                                            if str(n) in rec["curve"] else "–") for n in counts}}
+                         for name, rec in found.items()])
+
+
+def summary(found: dict[str, dict]) -> str:
+    lines = []
+    for n in HIGHLIGHT:
+        at = {name: rec["curve"][str(n)][0] for name, rec in found.items() if str(n) in rec["curve"]}
+        if len(at) > 1:
+            best = max(at, key=at.get)
+            lines.append(f"- {n} labels per class: best **{best}** ({at[best]:.3f})"
+                         + (f"; pixels {at[PIXELS]:.3f}" if PIXELS in at and best != PIXELS else "") + ".")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    model = res.current_model()
+    widgets.page_header("Features", "Train a simple classifier on the codes of a few labelled images and test it "
+                        "on all test images: a good representation needs few labels.")
+    dataset = base_dataset(model)
+    res.dataset(model)
+    data = load_dataset(dataset["name"], **dataset["options"])
+    label, request, reps = pick(model, data, dataset)
+    try:
+        _, y_test, classes = probe_target(data.labels_train, data.labels_test, label, data.categories)
+    except LatentlabError as exc:
+        st.warning(str(exc))
+        st.stop()
+    if len(classes) < 2:
+        st.warning(f"{label} takes one value only: nothing to predict.")
+        st.stop()
+    found = curves(request, reps)
+    if not found:
+        st.stop()
+    chance = float(np.bincount(y_test).max() / len(y_test))
+    st.plotly_chart(figure(found, chance), key="ft_curve")
+    st.markdown(summary(found))
+    st.dataframe(table(found), hide_index=True)
+    rec = next(iter(found.values()))
+    st.caption(f"{label} as {len(classes)} classes ({', '.join(classes[:10])}{'…' if len(classes) > 10 else ''}). "
+               f"{request.probe} probe: {PROBE_HELP[request.probe]} {rec['n_train']} training images (labelled or "
+               f"not) and {rec['n_test']} test images, a seeded subset where a split is larger; features "
+               "standardised on all those training images. A count above the smallest class's size is skipped.")
+
+
+main()
