@@ -240,7 +240,7 @@ def _probe_place(request: ProbeRequest, representation: str) -> tuple[list[Path]
     return lookup, write, request.key(model.info.name, model.info.hash)
 
 
-def _subset(n: int, cap: int) -> np.ndarray:
+def subset(n: int, cap: int) -> np.ndarray:
     """All of range(n), or a seeded sorted subset of `cap` of them."""
     return np.arange(n) if n <= cap else np.sort(np.random.default_rng(0).choice(n, cap, replace=False))
 
@@ -258,7 +258,7 @@ def _probe_data(request: ProbeRequest, representation: str):
     else:
         model = latentlab.load(representation)
         z_train, z_test = encode_split(model, "train").z, encode_split(model, "test").z
-    tr, te = _subset(len(y_train), MAX_TRAIN), _subset(len(y_test), MAX_TEST)
+    tr, te = subset(len(y_train), MAX_TRAIN), subset(len(y_test), MAX_TEST)
     return z_train[tr], z_test[te], y_train[tr], y_test[te], names
 
 

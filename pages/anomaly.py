@@ -202,6 +202,12 @@ def score_table(model, spec: dict, ref: int, shown) -> None:
     st.dataframe(rows, hide_index=True, column_config={"AUROC": st.column_config.TextColumn(help=TERMS["AUROC"])})
 
 
+def slow_note(model) -> str:
+    """Why to ask before starting: a model whose encoder is an optimisation takes minutes."""
+    return (f"{model.info.name} encodes by optimisation ({model.label}): fitting and scoring take minutes on a "
+            "CPU." if model.slow_encode else "")
+
+
 def main() -> None:
     model = res.current_model()
     widgets.page_header("Anomaly", "Say what is normal; a score fitted on normal training images rates every "
@@ -220,7 +226,8 @@ def main() -> None:
     kwargs = {"ref": model.info.name, "normal": spec, "kind": kind, "max_reference": ref}
     result = tasks.result(lambda: analyses.read_anomaly(model, spec, kind, ref),
                           f"anomaly-{analyses.anomaly_key(model, spec, kind, ref)}", "latentlab.analyses:anomaly_evaluation",
-                          kwargs, f"Scoring the test images against {normal.text} ({kind})")
+                          kwargs, f"Score the test images against {normal.text} ({kind})",
+                          ask=slow_note(model))
     if result is None:
         st.stop()
     ev = result.evaluation

@@ -79,11 +79,16 @@ def curves(request: ProbeRequest, reps: list[str]) -> dict[str, dict]:
     found = {r: analyses.read_probe_curve(request, representation(r)) for r in reps}
     missing = [r for r, v in found.items() if v is None]
     if missing:
+        fits = len(request.counts) * len(request.seeds)
         done = tasks.result(
-            lambda: all(analyses.read_probe_curve(request, representation(r)) for r in missing) or None,
-            f"probe-{analyses.digest(request=asdict(request), reps=missing)}", "latentlab.analyses:probe_curves",
-            {"request": asdict(request), "representations": missing},
-            f"Probing {', '.join(missing)} ({request.probe}, {request.label})")
+            lambda: all(analyses.read_probe_curve(request, representation(r)) for r in reps) or None,
+            # Keyed by the whole list (the task skips stored curves): while it runs, `missing` shrinks.
+            f"probe-{analyses.digest(request=asdict(request), reps=reps)}", "latentlab.analyses:probe_curves",
+            {"request": asdict(request), "representations": reps},
+            f"Compute the {request.probe} curves of {', '.join(missing)}",
+            ask=f"Not computed yet: {', '.join(missing)}. Each curve fits the probe up to {fits} times (label counts "
+                "× draws) and may first encode the training split; pixels, the logistic probe and label spreading "
+                "can take minutes on a CPU. Results are kept, so a link shows them at once next time.")
         if done:
             found = {r: analyses.read_probe_curve(request, representation(r)) for r in reps}
     return {r: v for r, v in found.items() if v is not None}
@@ -98,9 +103,11 @@ def figure(found: dict[str, dict], chance: float) -> go.Figure:
                                  mode="lines+markers", name=f"{name} ({rec['dim']})"))
     fig.add_hline(y=chance, line={"dash": "dot", "color": "#999"},
                   annotation_text=f"always the most common class: {chance:.0%}")
-    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      xaxis={"title": "labelled training images per class", "type": "log"},
-                      yaxis={"title": "test accuracy"}, legend={"orientation": "h", "y": -0.2})
+    counts = sorted({int(n) for rec in found.values() for n in rec["curve"]})
+    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=True,
+                      xaxis={"title": "labelled training images per class (log scale)", "type": "log",
+                             "tickvals": counts},
+                      yaxis={"title": "test accuracy", "range": [0, 1.02]}, legend={"orientation": "h", "y": 1.08})
     return fig
 
 
@@ -148,7 +155,7 @@ def main() -> None:
     st.dataframe(table(found), hide_index=True)
     rec = next(iter(found.values()))
     st.caption(f"{label} as {len(classes)} classes ({', '.join(classes[:10])}{'…' if len(classes) > 10 else ''}). "
-               f"{request.probe} probe: {PROBE_HELP[request.probe]} {rec['n_train']} training images (labelled or "
+               f"Probe: {request.probe} — {PROBE_HELP[request.probe]} {rec['n_train']} training images (labelled or "
                f"not) and {rec['n_test']} test images, a seeded subset where a split is larger; features "
                "standardised on all those training images. A count above the smallest class's size is skipped.")
 

@@ -7,7 +7,8 @@ import numpy as np
 import streamlit as st
 
 from latentlab import LatentlabError, analyses, render
-from latentlab.latent.conditional import ConditionalGaussian, decode_codes, prior_codes
+from latentlab.latent.cache import find_cached_latents
+from latentlab.latent.conditional import ConditionalGaussian, agreement, decode_codes, prior_codes
 from latentlab.latent.labels import label_names, label_text
 from latentlab.sample import SampleRef
 from latentlab.ui import resources as res
@@ -71,8 +72,9 @@ def send_to_edit(codes: np.ndarray, key: str) -> None:
         state.send("edit", sample=SampleRef.of_code(codes[k]))
 
 
-def agreement_text(model, images, condition: dict) -> None:
-    """How often the data classifier reads each requested label off the generated images."""
+def agreement_text(model, images, condition: dict, sampler, seed: int, categories: dict) -> None:
+    """How often the data classifier reads each requested label off the generated images, and
+    (`conditional.agreement`) off fresh samples of every value of the first such label."""
     clf, why = classifier(model.info.dataset["name"])
     if clf is None:
         st.caption(f"No data classifier ships for {model.info.dataset['name']}, so agreement with the request is "
@@ -86,10 +88,22 @@ def agreement_text(model, images, condition: dict) -> None:
     rates = {k: float(np.mean(read[k].astype(float) == float(v))) for k, v in judged.items()}
     cols = st.columns(len(rates) + 2)
     for col, (k, rate) in zip(cols, rates.items()):
-        col.metric(f"agreement: {k}", f"{rate:.0%}", help=TERMS["agreement rate"])
+        col.metric(f"agreement: {k}", f"{rate:.1%}", help=TERMS["agreement rate"])
     held_out = ", ".join(f"{clf.info['test_accuracy'][k]:.1%}" for k in judged if k in clf.info.get("test_accuracy", {}))
     st.caption(f"Share of these {len(images)} images that the data classifier (trained on real images only"
                + (f"; {held_out} accurate on held-out real images" if held_out else "") + ") reads as requested.")
+    every_value(clf, model, sampler, next(iter(judged)), len(images), seed, categories)
+
+
+def every_value(clf, model, sampler, label: str, n: int, seed: int, categories: dict) -> None:
+    values = [v for v in np.unique(sampler.labels_[label]).tolist() if sampler.matches({label: v}).sum() >= sampler.min_matches]
+    with st.expander(f"Agreement for every {label}"):
+        found = agreement(lambda x: clf.predict(x)[label], model, sampler, label, values, n, seed)
+        st.dataframe([{label: label_text(label, [v], categories)[0], "agreement": f"{r:.0%}"}
+                      for v, r in found["per_value"].items()],
+                     hide_index=True)
+        st.caption(f"Mean over the {len(values)} values: **{found['mean']:.1%}**, {n} fresh samples per value at "
+                   f"temperature {sampler.temperature:g} (seed {seed} + the value's position).")
 
 
 def conditional(model, lat, categories, n: int, t: float, seed: int) -> None:
@@ -110,15 +124,15 @@ def conditional(model, lat, categories, n: int, t: float, seed: int) -> None:
     st.caption(f"{TERMS['conditional Gaussian']} Fitted on the {int(sampler.matches(condition).sum())} training "
                f"codes with {request}.")
     grid(images, f"{request}: {n} samples, temperature {t:g}", f"{model.info.name}-generate-cond")
-    agreement_text(model, images, condition)
+    agreement_text(model, images, condition, sampler, seed, categories)
     send_to_edit(codes, "gen_c")
 
 
 def from_prior(model, n: int, seed: int) -> None:
     st.markdown("**The model's prior**")
     if not model.has_prior:
-        st.info(f"A {model.label} has no prior to sample from: its codes cover some region of space that only "
-                "the data shows. Sample the code density instead →")
+        st.info(f"{model.info.name} ({model.label}) has no prior to sample from: its codes fill a region of "
+                "code space that only the data shows. Sample the code density instead →")
         return
     grid(prior_codes(model, n, seed), f"{n} samples of the {model.prior} prior", f"{model.info.name}-generate-prior")
 
@@ -139,11 +153,24 @@ def from_density(model, n: int, t: float, seed: int) -> None:
     send_to_edit(codes, "gen_d")
 
 
+def training_codes(model):
+    """The training split's codes and labels (encoded once, in the background; for a model whose
+    encoder is an optimisation only when asked, as it takes minutes)."""
+    if model.slow_encode and tasks.result(
+            lambda: find_cached_latents(model, "train"), f"encode-{model.info.hash}-train",
+            "latentlab.latent.precompute:encode", {"name": model.info.name, "split": "train"},
+            f"Encode the training split of {model.info.name}",
+            ask=f"The samples come from {model.info.name}'s codes of the training images, which it encodes by "
+                f"optimisation ({model.label}): minutes on a CPU, once.") is None:
+        st.stop()
+    return res.latents(model, "train")
+
+
 def main() -> None:
     model = res.current_model()
     widgets.page_header("Generate", "New images from the model's decoder, left unchanged: ask for labels, "
                         "or sample its prior or a density fitted to its codes.")
-    lat = res.latents(model, "train")
+    lat = training_codes(model)
     n, t, seed = controls()
     conditional(model, lat, res.dataset(model).categories, n, t, seed)
     st.subheader("Unconditional samples")

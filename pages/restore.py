@@ -164,7 +164,8 @@ def main() -> None:
                                  bind="query-params", help=TERMS["latent optimisation"]))
     x, table, sheet = picked.x, [], []
     st.subheader(f"{picked.label}: {what}")
-    c0, c1 = st.columns(2)[0].columns(2)
+    label, c0, c1, _ = st.columns(4, vertical_alignment="center")
+    label.markdown(f"**input**  \n:small[:gray[{picked.label}]]")
     c0.image(render.png(x, px=PX), caption="original", width="content", output_format="PNG")
     show(c1, xc, x, "corrupted", table, "–")
     for m in models:
