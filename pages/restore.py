@@ -139,13 +139,18 @@ def latent_optimised(model, xc: torch.Tensor, mask, steps: int) -> torch.Tensor 
     return None if found is None else keep_observed(found, xc, mask)
 
 
+def shown_px(image: torch.Tensor) -> int:
+    """The rendered width: an explicit width keeps a long caption from stretching the image."""
+    return scale_for(image.shape[-1], PX) * image.shape[-1]
+
+
 def quality(restored: torch.Tensor, x: torch.Tensor) -> tuple[float, float]:
     return float(psnr(restored, x)[0]), float(ssim(restored, x)[0])
 
 
 def show(col, image: torch.Tensor, x: torch.Tensor, name: str, table: list, model: str) -> None:
     p, s = quality(image, x)
-    col.image(render.png(image, px=PX), caption=f"{name} · {p:.2f} dB · SSIM {s:.3f}", width="content",
+    col.image(render.png(image, px=PX), caption=f"{name} · {p:.2f} dB · SSIM {s:.3f}", width=shown_px(image),
               output_format="PNG")
     table.append({"model": model, "image": name, "PSNR (dB)": round(p, 2), "SSIM": round(s, 3)})
 
@@ -166,7 +171,7 @@ def main() -> None:
     st.subheader(f"{picked.label}: {what}")
     label, c0, c1, _ = st.columns(4, vertical_alignment="center")
     label.markdown(f"**input**  \n:small[:gray[{picked.label}]]")
-    c0.image(render.png(x, px=PX), caption="original", width="content", output_format="PNG")
+    c0.image(render.png(x, px=PX), caption="original", width=shown_px(x), output_format="PNG")
     show(c1, xc, x, "corrupted", table, "–")
     for m in models:
         label, c_dec, c_opt, _ = st.columns(4, vertical_alignment="center")
