@@ -71,6 +71,13 @@ def pick_normal(model, data) -> Normal:
     return Normal(name, label, values, options=options)
 
 
+def said(normal: Normal, categories: dict) -> str:
+    """A Normal in words, with category names: 'faces with glasses = no'."""
+    if normal.other:
+        return f"all of {normal.dataset} against {normal.other}"
+    return f"{normal.dataset} with {normal.label} = {' or '.join(label_text(normal.label, normal.values, categories))}"
+
+
 def one_class_checkpoints(normal: Normal) -> list[str]:
     """Zoo checkpoints trained only on exactly this normal data."""
     rows, _ = zoo_table()
@@ -88,19 +95,23 @@ def use_checkpoint(name: str) -> None:
     st.session_state["ckpt"] = name
 
 
-def about_model(model, normal: Normal) -> None:
-    trained = normal_of(model)
+def about_model(model, normal: Normal, categories: dict) -> None:
+    """What the model has seen, against what is called normal here (and a one-class checkpoint
+    trained on exactly this normal data, if the zoo has one)."""
+    trained, name, wanted = normal_of(model), model.info.name, said(normal, categories)
+    seen = said(trained, categories) if trained else f"all of {normal.dataset}"
     if trained is not None and analyses.normal_spec(trained) == analyses.normal_spec(normal):
-        st.caption(f"**{model.info.name}** was trained on {normal.text} only: anything else is new to it.")
+        st.caption(f"**{name}** was trained on {seen} only: anything else is new to it.")
+    elif normal.other:
+        st.caption(f"**{name}** was trained on {seen}; here all of {normal.dataset} is normal and every test "
+                   f"image of {normal.other} (resized to {model.image_shape[1]} px) is an anomaly.")
     else:
-        seen = trained.text if trained else f"all of {normal.dataset}"
-        st.caption(f"**{model.info.name}** was trained on {seen}, not on {normal.text}: its reconstruction "
-                   "error says how unusual an image is for that training data. The latent and combined "
-                   "scores are fitted on the normal training images, so they do learn what is normal.")
-    matches = [n for n in one_class_checkpoints(normal) if n != model.info.name]
-    for k, name in enumerate(matches):
-        st.button(f"Use {name}, trained on {normal.text} only", key=f"an_use_{k}", on_click=use_checkpoint,
-                  args=(name,), icon=":material/swap_horiz:")
+        st.caption(f"**{name}** was trained on {seen}, not on {wanted}: its reconstruction error says how "
+                   "unusual an image is for that training data. The latent and combined scores are fitted on "
+                   "the normal training images, so they do learn what is normal.")
+    for k, other in enumerate(n for n in one_class_checkpoints(normal) if n != name):
+        st.button(f"Use {other}, trained on {wanted} only", key=f"an_use_{k}", on_click=use_checkpoint,
+                  args=(other,), icon=":material/swap_horiz:")
 
 
 def pick_score(model) -> tuple[str, int]:
@@ -183,11 +194,16 @@ def gallery(title: str, g, ev, normal: Normal, categories: dict, stem: str) -> N
     if len(g.index) == 0:
         st.caption("None.")
         return
-    images, recons, maps = g.images.expand(-1, 3, -1, -1), g.recons.expand(-1, 3, -1, -1), heatmap(g.error_maps)
+    # Squared errors are peaked: scaled by their maximum, most of a map is black. The 99th percentile
+    # of the maps shown sets full brightness (larger errors saturate), one scale for the whole row.
+    top = float(np.percentile(g.error_maps, 99))
+    images, recons = g.images.expand(-1, 3, -1, -1), g.recons.expand(-1, 3, -1, -1)
+    maps = heatmap(g.error_maps, vmax=top if top > 0 else None)
     for label, row in (("input", images), ("reconstruction", recons), ("squared error", maps)):
         widgets.image_row(label, render.png(row, px=widgets.TILE))
     st.caption(f"Test images {describe(ev, g.index, normal, categories)}; scores {', '.join(f'{s:.3g}' for s in g.scores)}. "
-               "Error maps share one scale (black = 0, bright = the largest error shown).")
+               f"Error maps share one scale: black = 0, brightest = {top:.3g} (the 99th percentile of these pixels' "
+               "squared errors) or more.")
     sheet = render.png(torch.cat([images, recons, maps]), ncol=len(g.index), px=widgets.TILE)
     st.download_button("PNG", sheet, file_name=f"{stem}.png", mime="image/png", icon=":material/download:",
                        on_click="ignore", key=f"an_png_{stem.rsplit('-', 1)[-1]}")
@@ -220,18 +236,18 @@ def main() -> None:
     except LatentlabError as exc:
         st.warning(str(exc))
         st.stop()
-    about_model(model, normal)
+    about_model(model, normal, data.categories)
     kind, ref = pick_score(model)
     spec = analyses.normal_spec(normal)
     kwargs = {"ref": model.info.name, "normal": spec, "kind": kind, "max_reference": ref}
     result = tasks.result(lambda: analyses.read_anomaly(model, spec, kind, ref),
                           f"anomaly-{analyses.anomaly_key(model, spec, kind, ref)}", "latentlab.analyses:anomaly_evaluation",
-                          kwargs, f"Score the test images against {normal.text} ({kind})",
+                          kwargs, f"Score the test images against {said(normal, data.categories)} ({kind})",
                           ask=slow_note(model))
     if result is None:
         st.stop()
     ev = result.evaluation
-    st.subheader(f"{normal.text}: {kind} score")
+    st.subheader(f"Normal: {said(normal, data.categories)} · {kind} score")
     c1, c2, c3 = st.columns(3)
     c1.metric("AUROC", f"{ev.auroc:.3f}", help=TERMS["AUROC"])
     c2.metric("normal test images", int((~ev.is_anomaly).sum()))

@@ -59,14 +59,23 @@ def pick(model, data, dataset: dict) -> tuple[str, ProbeRequest, list[str]]:
         st.caption(f"{model.info.name} is trained on part of {dataset['name']} only, so it is left out; the "
                    "checkpoints below are trained on all of it.")
     options = [PIXELS, *names]
-    default = [PIXELS] + [n for n in names if read_json(ZOO_DIR / n / "config.json")["architecture"] != "codec"]
+    slow = [n for n in names if is_slow(n)]
+    default = [PIXELS] + [n for n in names if n not in slow]
     reps = st.multiselect("Representations", options, default=default, key="ft_reps", bind="query-params",
                           help="Raw pixels are the baseline; each checkpoint's codes are its features.")
+    if slow:
+        st.caption(f"Not chosen at first: {', '.join(slow)} (a codec's codes are large; a GLO encodes by "
+                   "optimisation, minutes for a training split). Add them above.")
     if not reps:
         st.warning("Pick at least one representation.")
         st.stop()
     request = ProbeRequest(dataset, label, probe, tuple(c for c in COUNTS if c <= top), tuple(range(int(seeds))))
     return label, request, reps
+
+
+def is_slow(name: str) -> bool:
+    """Codecs (thousands of code numbers) and models that encode by optimisation."""
+    return read_json(ZOO_DIR / name / "config.json")["architecture"] == "codec" or res.load_model(name).slow_encode
 
 
 def representation(name: str):

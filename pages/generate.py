@@ -60,7 +60,7 @@ def grid(images, caption: str, stem: str) -> bytes:
     png = render.png(images, ncol=min(COLUMNS, len(images)), px=widgets.TILE)
     widgets.show(png, caption)
     st.download_button("PNG", png, file_name=f"{stem}.png", mime="image/png", icon=":material/download:",
-                       on_click="ignore", key=f"{stem.rsplit('-', 1)[-1]}_png")
+                       on_click="ignore", key=f"gen_{stem.rsplit('-', 1)[-1]}_png")
     return png
 
 

@@ -82,11 +82,12 @@ def corrupt(x: torch.Tensor, ref_param: str) -> tuple[torch.Tensor, torch.Tensor
         if kind == CORRUPTIONS[3]:
             xc, mask = mask_from_array(paint_mask(x, ref_param), x)
             return xc, mask, f"{int(mask.sum())} painted pixels hidden"
-        seed = int(st.number_input("Noise seed", 0, 10_000, 0, key="rs_seed", bind="query-params"))
         if kind == CORRUPTIONS[0]:
             sigma = st.slider("Noise σ", 0.05, 1.0, 0.3, 0.05, key="rs_sigma", bind="query-params")
+            seed = int(st.number_input("Noise seed", 0, 10_000, 0, key="rs_seed", bind="query-params"))
             return add_gaussian_noise(x, sigma, seed), None, f"Gaussian noise σ = {sigma:g}"
         amount = st.slider("Share of pixels hit", 0.05, 0.9, 0.2, 0.05, key="rs_amount", bind="query-params")
+        seed = int(st.number_input("Noise seed", 0, 10_000, 0, key="rs_seed", bind="query-params"))
         xc, mask = add_salt_and_pepper(x, amount, seed)
         return xc, mask, f"salt and pepper on {amount:.0%} of the pixels"
 
