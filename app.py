@@ -17,6 +17,7 @@ if __name__ != "__main__":
 
     def _start_process() -> None:
         from latentlab.ui import draw, resources, runtime, sidebar  # noqa: F401 - torch, latentlab, plotly
+        from latentlab.ui.components import live, scatter  # noqa: F401 - the browser components
 
         runtime.limit_threads()
         runtime.declare_explicit_navigation()
@@ -26,14 +27,19 @@ if __name__ != "__main__":
         await asyncio.to_thread(_start_process)
         yield
 
-    app = st.App(__file__, lifespan=_warm)
+    from latentlab.serving import middleware  # Host allow-list, WebSocket origin check, frame-ancestors
+    from latentlab.ui.components import routes  # the live components' browser files and decoders
+
+    app = st.App(__file__, lifespan=_warm, routes=routes(), middleware=middleware())
 
 else:
     from latentlab.ui import resources, runtime, sidebar
     from latentlab.ui.pages import PAGES
 
     runtime.limit_threads()  # idempotent; AppTest runs this script without the lifespan
-    st.set_page_config(page_title="latentlab", page_icon=":material/explore:", layout="wide")
+    # An emoji favicon: Streamlit draws it as an inline SVG, while a ":material/…:" favicon is
+    # fetched from fonts.gstatic.com on every visit (nothing may leave the machine at run time).
+    st.set_page_config(page_title="latentlab", page_icon="🧭", layout="wide")
     page = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=i == 0)
                           for i, p in enumerate(PAGES)])
     st.sidebar.markdown("### Model")

@@ -1,9 +1,17 @@
 """Checkpoints: a folder of `model.safetensors` + `config.json` + `training.json`.
 
 This is the only loader. Nothing is ever unpickled: tensors come from safetensors, everything
-else from JSON, and the model class is looked up by family name in a fixed registry. Writes are
-atomic: the folder is assembled under a temporary name and swapped in with `os.replace`, so a
-crash mid-save leaves the previous checkpoint (or none), never half of one.
+else from JSON, and the model class is looked up by family name in a fixed registry. Every
+folder is checked by latentlab.validate (sizes, depths, types, ranges, tensor header) before
+anything is allocated for it. Writes are atomic (latentlab.atomic.atomic_dir): the folder is
+assembled under a temporary name and exchanged with the old one in one rename, so a kill at any
+moment leaves the previous checkpoint or the new one under its name, never half of one and never
+none.
+
+Two roots hold named checkpoints: the shipped zoo (`checkpoints/` in the repository, written
+only deliberately, with `--out checkpoints`) and the user's own (USER_ROOT: `$LATENTLAB_HOME/
+checkpoints`, default `~/.local/share/latentlab/checkpoints`), where training from the app or
+the CLI goes by default. Names are unique across both; a shipped name wins.
 """
 
 from __future__ import annotations
@@ -11,9 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import shutil
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,14 +27,29 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import latentlab
-from latentlab.atomic import temp_dir
-from latentlab.errors import CheckpointError, LatentlabError
+from latentlab import atomic, limits
+from latentlab.errors import CheckpointError
+from latentlab.keys import FAMILY_KEY
 from latentlab.models import LatentModel, build_model
+from latentlab.validate import family_of, inspect, read_header, read_json  # noqa: F401 - re-exported
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the family is stored as "family" (1 named it "architecture"; still read)
 ZOO_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_MAX_HEADER = 16 * 1024 * 1024
+
+
+def user_root() -> Path:
+    """Where checkpoints trained by the user go: $LATENTLAB_HOME/checkpoints, else
+    $XDG_DATA_HOME/latentlab/checkpoints, else ~/.local/share/latentlab/checkpoints."""
+    home = os.environ.get("LATENTLAB_HOME")
+    if not home:
+        data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+        home = Path(data) / "latentlab"
+    return Path(home) / "checkpoints"
+
+
+def roots() -> list[tuple[str, Path]]:
+    """The named-checkpoint folders, in lookup order: ("shipped", ZOO_DIR), ("user", user_root())."""
+    return [("shipped", ZOO_DIR), ("user", user_root())]
 
 
 @dataclass
@@ -51,149 +71,113 @@ class CheckpointInfo:
         return self.training.get("test_metrics", {})
 
 
-def save(model: LatentModel, directory: str | Path, dataset: dict, training: dict) -> Path:
-    """Write a checkpoint folder atomically; returns its path. `dataset` is {name, options}."""
+def save(model: LatentModel, directory: str | Path, dataset: dict, training: dict,
+         overwrite: bool = True) -> Path:
+    """Write a checkpoint folder atomically; returns its path. `dataset` is {name, options}.
+
+    overwrite=False: CheckpointError if `directory` exists (checked again at the final rename,
+    so a checkpoint written meanwhile by another run is never replaced)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "format_version": FORMAT_VERSION,
-        "architecture": model.family,
+        FAMILY_KEY: model.family,
         "label": model.label,
         "model_args": model.model_args(),
         "dataset": dataset,
         "latentlab_version": latentlab.__version__,
         "torch_version": torch.__version__.split("+")[0],
     }
-    tmp = temp_dir(directory.parent, f".{directory.name}.")
+    check_writable(directory, overwrite)
     try:
-        tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-        save_file(tensors, str(tmp / "model.safetensors"))
-        _fsync(tmp / "model.safetensors")
-        _write_json(tmp / "config.json", config)
-        _write_json(tmp / "training.json", training)
-        for f in tmp.iterdir():
-            f.chmod(0o644)  # safetensors writes its file private (0600); a checkpoint is shared
-        _swap_in(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic.atomic_dir(directory, exists="replace" if overwrite else "error") as tmp:
+            tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+            save_file(tensors, str(tmp / "model.safetensors"))
+            _write_json(tmp / "config.json", config)
+            _write_json(tmp / "training.json", training)
+            for f in tmp.iterdir():
+                f.chmod(0o644)  # safetensors writes its file private (0600); a checkpoint is shared
+    except FileExistsError:  # another run wrote this name while we trained
+        check_writable(directory, overwrite)
         raise
     return directory
+
+
+def check_writable(directory: Path, overwrite: bool) -> None:
+    """CheckpointError if a checkpoint `directory` exists and may not be replaced, or if it is
+    in one root and its name is already taken in another (names are unique across roots)."""
+    directory = Path(directory)
+    limits.check_name(directory.name, "checkpoint name")
+    if not overwrite and (directory.exists() or atomic.recover(directory)):
+        raise CheckpointError(f"a checkpoint {directory.name!r} already exists in {directory.parent}: "
+                              "pass --overwrite (overwrite=True) to replace it; it was kept")
+    parent = directory.parent.resolve()
+    for kind, root in roots():
+        if root.resolve() != parent and parent in {r.resolve() for _, r in roots()} \
+                and (root / directory.name).exists():
+            raise CheckpointError(f"the name {directory.name!r} is taken by a {kind} checkpoint in "
+                                  f"{root}; choose another name")
 
 
 def _write_json(path: Path, obj) -> None:
     with open(path, "w") as fh:
         json.dump(obj, fh, indent=2, allow_nan=False)
-    _fsync(path)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a written file to disk before the folder holding it is swapped into place."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _swap_in(tmp: Path, target: Path) -> None:
-    """Replace `target` by `tmp`; the old folder is moved aside first and removed last."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def resolve(ref: str | os.PathLike) -> tuple[str, Path]:
-    """A `str` is a zoo name under checkpoints/; an `os.PathLike` is a folder anywhere.
-
-    Zoo names may not leave checkpoints/: `..`, absolute paths and symlinks pointing out are
-    refused.
-    """
+    """A `str` is a checkpoint name, looked up in the shipped zoo, then the user root; an
+    `os.PathLike` is a folder anywhere. Names may not leave their root: `..`, absolute paths,
+    NUL and symlinks pointing out are refused. An unknown name resolves to the shipped path."""
     if isinstance(ref, os.PathLike):
         path = Path(ref)
         return path.name, path
     if not isinstance(ref, str):
         raise CheckpointError(f"a checkpoint is named by a str or a path, got {type(ref).__name__}")
-    if not _NAME.match(ref):
-        raise CheckpointError(f"{ref!r} is not a zoo checkpoint name (letters, digits, _ . -; "
+    if not (1 <= len(ref) <= limits.NAME_LENGTH and limits.NAME.match(ref)):
+        raise CheckpointError(f"{limits.show(ref)} is not a zoo checkpoint name (letters, digits, _ . -; "
                               "pass a pathlib.Path to load a folder elsewhere)")
-    root = ZOO_DIR.resolve()
-    path = (ZOO_DIR / ref).resolve()
-    if path.parent != root:
-        raise CheckpointError(f"zoo name {ref!r} resolves outside {root}: refused")
-    return ref, path
+    found = [(root, root / ref) for _, root in roots() if (root / ref).exists() or atomic.recover(root / ref)]
+    root, path = found[0] if found else (ZOO_DIR, ZOO_DIR / ref)
+    if path.resolve().parent != root.resolve():
+        raise CheckpointError(f"zoo name {ref!r} resolves outside {root.resolve()}: refused")
+    return ref, path.resolve()
+
+
+def find(name: str) -> Path | None:
+    """The folder of checkpoint `name` (shipped first, then the user's), or None."""
+    try:
+        _, path = resolve(name)
+    except CheckpointError:
+        return None
+    return path if path.is_dir() else None
 
 
 def load(ref: str | os.PathLike) -> LatentModel:
     """Load a checkpoint into an eval-mode model; `model.info` is its CheckpointInfo."""
     name, path = resolve(ref)
-    if not path.is_dir():
-        raise CheckpointError(f"checkpoint {name!r} not found at {path}")
-    config = read_json(path / "config.json")
-    training = read_json(path / "training.json") if (path / "training.json").exists() else {}
-    model = _build(config, path)
+    if not path.is_dir() and not atomic.recover(path):
+        roots_text = " or ".join(str(r) for _, r in roots()) if isinstance(ref, str) else str(path.parent)
+        raise CheckpointError(f"checkpoint {name!r} not found in {roots_text}")
+    checked = inspect(path, sources=False)  # JSON, ranges, header vs. shapes: nothing allocated yet
+    model = _build(checked, path)
     tensors = read_tensors(path / "model.safetensors")
     _check_tensors(tensors, model.state_dict(), path / "model.safetensors")
     model.load_state_dict(tensors, strict=True)
     model.eval().requires_grad_(False)
-    model.info = CheckpointInfo(name, path, config, training, content_hash(path))
+    model.info = CheckpointInfo(name, path, checked.config, checked.training, content_hash(path))
     return model
 
 
-def read_json(path: Path) -> dict:
-    """A JSON object from `path`, or CheckpointError naming the file and the problem."""
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing")
+def _build(checked, path: Path) -> LatentModel:
     try:
-        obj = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
-    return obj
-
-
-def _build(config: dict, path: Path) -> LatentModel:
-    where = path / "config.json"
-    if config.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{where}: unsupported format_version {config.get('format_version')!r}")
-    args = config.get("model_args")
-    if not isinstance(args, dict):
-        raise CheckpointError(f"{where}: model_args must be an object")
-    try:
-        return build_model(config.get("architecture"), **args)
-    except LatentlabError as exc:
-        raise CheckpointError(f"{where}: {exc}") from None
+        return build_model(checked.family, **checked.config["model_args"])
+    except latentlab.LatentlabError as exc:
+        raise CheckpointError(f"{path / 'config.json'}: {exc}") from None
 
 
 def read_tensors(path: Path) -> dict[str, torch.Tensor]:
-    """Parse a safetensors file after checking its header by hand (a pickle or truncated file
-    fails here with a clear message; safetensors itself never executes anything)."""
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing")
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8:
-            raise CheckpointError(f"{path}: truncated ({size} bytes), not a safetensors file")
-        (n,) = struct.unpack("<Q", head)
-        if n > min(_MAX_HEADER, size - 8):
-            raise CheckpointError(f"{path}: not a safetensors file (bad header length; truncated "
-                                  "or another format such as a pickle)")
-        try:
-            header = json.loads(fh.read(n))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise CheckpointError(f"{path}: not a safetensors file (header is not JSON)") from None
-    try:
-        end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"),
-                  default=0)
-    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
-        raise CheckpointError(f"{path}: not a safetensors file (malformed header)") from None
-    if 8 + n + end != size:
-        raise CheckpointError(f"{path}: truncated or padded (expected {8 + n + end} bytes, found {size})")
+    """Parse a safetensors file after checking its header by hand (latentlab.validate)."""
+    read_header(path)
     try:
         return load_file(str(path))
     except (SafetensorError, ValueError, KeyError, TypeError) as exc:
@@ -225,19 +209,57 @@ def content_hash(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def zoo_names() -> list[str]:
-    """Names of the checkpoints in checkpoints/ (folders with a config.json) that `load` accepts
-    as zoo names: a symlink pointing out of the zoo or an invalid name is not listed."""
-    if not ZOO_DIR.is_dir():
-        return []
-    return sorted(p.name for p in ZOO_DIR.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and (p / "config.json").exists()
-                  and _is_zoo_name(p.name))
+def stamp(path: Path) -> tuple:
+    """(inode, size, mtime) of a checkpoint's files: changes when it is rewritten (a cache key)."""
+    out = []
+    for part in ("config.json", "training.json", "model.safetensors"):
+        try:
+            st = (Path(path) / part).stat()
+            out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
 
 
-def _is_zoo_name(name: str) -> bool:
+def zoo_entries() -> list[tuple[str, str, Path]]:
+    """(name, root kind, folder) of every folder with a config.json in the shipped zoo and the
+    user root, shipped first, each sorted by name. Includes what `load` refuses (invalid names,
+    symlinks out of their root, user folders whose name the zoo has), so zoo_table can say why."""
+    out = []
+    for kind, root in roots():
+        if not root.is_dir():
+            continue
+        atomic.clean_leftovers(root)  # restores an interrupted swap's old copy, drops stale temps
+        try:
+            names = sorted(os.listdir(root))
+        except OSError:
+            continue
+        for name in names:
+            try:
+                if not name.startswith(".") and (root / name / "config.json").exists():
+                    out.append((name, kind, root / name))
+            except (OSError, ValueError):
+                continue
+    return out
+
+
+def entry_problem(name: str, path: Path, root_kind: str) -> str | None:
+    """Why `load(name)` would not reach the folder `path`, or None."""
+    if len(name) > limits.NAME_LENGTH or not limits.NAME.match(name):
+        return f"not a valid checkpoint name (1-{limits.NAME_LENGTH} letters, digits, _ . -)"
+    root = dict(roots())[root_kind].resolve()
     try:
-        resolve(name)
-    except CheckpointError:
-        return False
-    return True
+        if path.resolve().parent != root:
+            return f"a link that resolves outside {root}: refused"
+    except (OSError, RuntimeError):
+        return "a link that cannot be resolved"
+    return None
+
+
+def zoo_names() -> list[str]:
+    """Names `load` accepts: the shipped zoo's, then the user's not already taken."""
+    seen: list[str] = []
+    for name, kind, path in zoo_entries():
+        if name not in seen and entry_problem(name, path, kind) is None:
+            seen.append(name)
+    return seen

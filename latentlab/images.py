@@ -7,10 +7,18 @@ with an `ImageError` that names the problem. Argument mistakes (channels, size, 
 1. at most `max_bytes` bytes are read (paths must be regular files, so a FIFO cannot hang us);
 2. only ALLOWED_FORMATS are tried (`Image.open(formats=...)`), so EPS/PostScript (which would run
    Ghostscript), PDF and the many rarely used Pillow plugins never see user bytes;
-3. the pixel count from the header is checked against `max_pixels` before any pixel is decoded,
-   which bounds memory (a 100000x100000 PNG is a few hundred bytes on disk);
+3. the pixel count from the header is checked against `max_pixels`, and the bytes the decoded
+   image will occupy (pixels x bytes per pixel of its mode, after a JPEG's draft reduction)
+   against `max_decoded_bytes`, before any pixel is decoded: a 100000x100000 PNG is a few hundred
+   bytes on disk, and a 298 KB 7000x7000 float TIFF is 196 MB once decoded (it once cost 0.8 GB
+   with the copies made while converting it);
 4. the full decode runs inside one `try`, so truncated or corrupt data is an ImageError.
    This relies on Pillow's global `ImageFile.LOAD_TRUNCATED_IMAGES` staying False (its default).
+
+Memory: decodes run one at a time per process (DECODE_SLOTS, a bounded pool shared by every
+session of a server), a large image is reduced right after decoding (JPEG draft while decoding,
+then an integer box `reduce` to at least 3x the output size) so every later copy is small, and
+freed heap pages are handed back to the system afterwards (glibc `malloc_trim`).
 
 What is accepted is normalised predictably: EXIF orientation applied; the first frame of
 animations; alpha composited onto `background`; 16-bit and float images scaled by their real range
@@ -19,9 +27,11 @@ animations; alpha composited onto `background`; 16-bit and float images scaled b
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import stat
+import threading
 from collections.abc import Sequence
 from typing import BinaryIO
 
@@ -34,6 +44,14 @@ from latentlab.errors import ConfigError, ImageError
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "PPM")
 MAX_BYTES = 50 * 2**20  # a large phone JPEG is ~10 MB; Streamlit's own upload cap is 200 MB
 MAX_PIXELS = 50_000_000  # below Pillow's 89 MP warning threshold, so ours fires first
+MAX_DECODED_BYTES = 128 * 2**20  # 128 MiB: a 33 MP RGB image (Pillow keeps RGB as 4 bytes per pixel)
+DECODE_SLOTS = 1  # concurrent decodes per process
+DECODE_WAIT = 60.0  # seconds a decode waits for a slot before the upload is refused
+REDUCE_GAP = 3  # reduce to at least this multiple of the output size (as resize's reducing_gap)
+TRIM_ABOVE = 8 * 2**20  # hand memory back after decodes this big (a trim costs ~1 ms)
+_REDUCIBLE = ("L", "RGB", "RGBA", "LA", "I", "F")
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}  # else 4
+_slots = threading.BoundedSemaphore(DECODE_SLOTS)
 FITS = ("crop", "pad")
 WHITE = (1.0, 1.0, 1.0)
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow's "L"
@@ -58,9 +76,44 @@ def load_image(source: Source, *, channels: int, size: int, fit: str = "crop",
     _check_options(channels, size, fit, background, invert)
     _check_limits(max_bytes, max_pixels)
     data = _read_bytes(source, max_bytes)
-    image = _decode(data, max_pixels, draft_size=size)
-    return to_model_input(image, channels=channels, size=size, fit=fit,
-                          background=background, invert=invert)
+    with _decode_slot():
+        decoded = 0
+        try:
+            image, decoded = _decode(data, max_pixels, draft_size=size, fit=fit)
+            return to_model_input(image, channels=channels, size=size, fit=fit,
+                                  background=background, invert=invert)
+        finally:
+            image = None  # noqa: F841 - drop the decoded pixels before handing memory back
+            if decoded > TRIM_ABOVE:
+                _release_memory()
+
+
+class _decode_slot:  # noqa: N801 - used as `with _decode_slot():`
+    """Hold one of the DECODE_SLOTS while decoding; ImageError if none frees up in time."""
+
+    def __enter__(self):
+        if not _slots.acquire(timeout=DECODE_WAIT):
+            raise ImageError(f"the server is busy decoding other images (waited {DECODE_WAIT:.0f} s); "
+                             "try again")
+
+    def __exit__(self, *exc):
+        _slots.release()
+
+
+def _release_memory() -> None:
+    """Return freed heap pages to the system (glibc keeps them per thread arena otherwise)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _libc_malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):  # not glibc
+        return None
+
+
+_malloc_trim = _libc_malloc_trim()
 
 
 def load_images(sources: Sequence[Source], **kwargs) -> torch.Tensor:
@@ -190,8 +243,9 @@ def _read_stream(stream, max_bytes: int) -> bytes:
 # ---------------------------------------------------------------- decoding
 
 
-def _decode(data: bytes, max_pixels: int, draft_size: int) -> Image.Image:
-    """The fully decoded first frame of `data`, or ImageError; never decodes an oversized image."""
+def _decode(data: bytes, max_pixels: int, draft_size: int, fit: str = "pad") -> tuple[Image.Image, int]:
+    """The fully decoded (and reduced) first frame of `data` and the bytes its full decode took,
+    or ImageError; never decodes an oversized image."""
     try:
         image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -208,10 +262,40 @@ def _decode(data: bytes, max_pixels: int, draft_size: int) -> Image.Image:
     try:
         # a JPEG can be decoded at 1/2, 1/4 or 1/8 scale for free; never below the output size
         image.draft(None, (draft_size, draft_size))
+        decoded = _check_decoded_bytes(image)
         image.load()
+        return _reduce(image, draft_size, fit), decoded
+    except ImageError:
+        raise
     except Exception as exc:  # noqa: BLE001 - Pillow decoders raise OSError, SyntaxError, ...
         raise ImageError(f"truncated or corrupt {image.format} data: {exc}") from None
-    return image
+
+
+def _check_decoded_bytes(image: Image.Image) -> int:
+    """The bytes `image`'s decoded pixels will take; ImageError above MAX_DECODED_BYTES."""
+    w, h = image.size
+    per_pixel = _BYTES_PER_PIXEL.get(image.mode, 4)
+    need = w * h * per_pixel
+    if need > MAX_DECODED_BYTES:
+        raise ImageError(f"image too large to decode: {w}x{h} {image.mode} is {need / 2**20:,.0f} MiB "
+                         f"in memory, over the {MAX_DECODED_BYTES / 2**20:.0f} MiB limit")
+    return need
+
+
+def _reduce(image: Image.Image, size: int, fit: str) -> Image.Image:
+    """`image` shrunk by an integer box filter to at least REDUCE_GAP x `size` on its short side
+    (what resize's reducing_gap would do later, but before the mode conversions copy it). For
+    fit="crop" only the centre square is kept, exactly the box `to_model_input` would crop (a
+    centred square stays centred under any EXIF rotation or flip), so the result is the same."""
+    factor = min(image.size) // (REDUCE_GAP * size)
+    if factor < 2:
+        return image
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")  # 16-bit data has no reduce; its values are kept (0..65535)
+    if image.mode not in _REDUCIBLE:  # P, 1, CMYK, ...: their own conversion runs later
+        return image
+    # reduce keeps image.info, so EXIF orientation and transparency travel with the pixels
+    return image.reduce(factor, box=_centre_square(image.size) if fit == "crop" else None)
 
 
 def _too_large_message(size: tuple[int, int], max_pixels: int) -> str:

@@ -1,52 +1,80 @@
-"""The shipped model zoo: listing, the data a checkpoint was trained on, and image grids.
+"""The model zoo: listing (with a reason per unusable entry), metric names, and image grids.
 
 Grids are tensors `[C, H, W]` in [0, 1] tiled by latentlab.render (which also writes them).
 """
 
 from __future__ import annotations
 
+import functools
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from latentlab import checkpoint, render
-from latentlab.datasets import Dataset, load_dataset
 from latentlab.errors import LatentlabError
+from latentlab.keys import METRICS, Metric  # noqa: F401 - the table's public home is here too
 from latentlab.models import LatentModel
+from latentlab.sources import ENV, dataset_of  # dataset_of's old home; latentlab.sources owns it
 
 
-def dataset_of(model: LatentModel) -> Dataset:
-    """The dataset (same options, same split) a loaded checkpoint was trained on."""
-    ds = model.info.dataset
-    return load_dataset(ds["name"], **ds.get("options", {}))
+@dataclass(frozen=True)
+class ZooProblem:
+    """A checkpoint folder that cannot be used, and why. str() gives one line for display."""
+
+    name: str
+    root: str  # "shipped" or "user"
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.root} checkpoint {self.name}: {self.reason}"
 
 
-# Test metrics a zoo row carries, under the keys training.json stores them with.
-ROW_METRICS = ("mse", "psnr", "neg_elbo", "active_units")
+def zoo_table() -> tuple[list[dict], list[ZooProblem]]:
+    """(one row per usable checkpoint, shipped first then the user's, each by name; one
+    ZooProblem per folder that cannot be used). Rows come from the JSON files and the weight
+    header, all checked (latentlab.validate), so every row loads; nothing is allocated for a bad
+    entry and no entry, however malformed, raises here.
 
-
-def zoo_table() -> tuple[list[dict], list[str]]:
-    """(one row per zoo checkpoint, read from its JSON files without loading weights; one message
-    per checkpoint folder that cannot be listed, saying why). A broken entry never hides the rest."""
-    rows, problems = [], []
-    for name in checkpoint.zoo_names():
+    Row keys: name, root ("shipped" | "user"), path, dataset, family (registry name, e.g. "vae"),
+    label (display name, e.g. "β-VAE (β=4)"), latent_dim, metrics ({METRICS key: value} for the
+    ones recorded), train_seconds, size_mb, loadable (always True here)."""
+    rows, problems, taken = [], [], set()
+    for name, root, path in checkpoint.zoo_entries():
+        if name in taken:
+            problems.append(ZooProblem(name, root, path, "name already used by a shipped checkpoint; "
+                                                         "rename this folder to use it"))
+            continue
+        taken.add(name)
+        problem = checkpoint.entry_problem(name, path, root)
+        if problem:
+            problems.append(ZooProblem(name, root, path, problem))
+            continue
         try:
-            rows.append(_zoo_row(name, checkpoint.ZOO_DIR / name))
-        except (LatentlabError, OSError, KeyError, TypeError, AttributeError) as exc:
-            problems.append(f"checkpoints/{name}: {exc}")
+            rows.append(dict(_row(path, checkpoint.stamp(path), name, root, os.environ.get(ENV))))
+        except LatentlabError as exc:
+            problems.append(ZooProblem(name, root, path, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - the lister must survive any folder; say what broke
+            problems.append(ZooProblem(name, root, path, f"unreadable ({type(exc).__name__}: {exc})"[:300]))
     return rows, problems
 
 
-def _zoo_row(name: str, path: Path) -> dict:
-    config = checkpoint.read_json(path / "config.json")
-    training = checkpoint.read_json(path / "training.json") if (path / "training.json").exists() else {}
-    metrics = training.get("test_metrics", {})
+@functools.lru_cache(maxsize=512)
+def _row(path: Path, stamp: tuple, name: str, root: str, data_dirs: str | None) -> dict:
+    """A checked row; cached per file stamp (and data-folder setting), so the app's every rerun
+    costs a few stat calls."""
+    checked = checkpoint.inspect(path)
+    config, metrics = checked.config, checked.training.get("test_metrics", {})
     return {
-        "name": name, "dataset": config["dataset"]["name"], "family": config.get("label", config["architecture"]),
-        "architecture": config["architecture"], "latent_dim": config["model_args"]["latent_dim"],
-        "metrics": {k: metrics[k] for k in ROW_METRICS if isinstance(metrics.get(k), (int, float))},
-        "train_seconds": training.get("seconds"),
+        "name": name, "root": root, "path": str(path), "dataset": config["dataset"]["name"],
+        "family": checked.family, "label": config.get("label", checked.family),
+        "latent_dim": config["model_args"]["latent_dim"],
+        "metrics": {k: metrics[k] for k in METRICS if metrics.get(k) is not None},
+        "train_seconds": checked.training.get("seconds"),
         "size_mb": round((path / "model.safetensors").stat().st_size / 1e6, 2),
+        "loadable": True,
     }
 
 
@@ -54,7 +82,8 @@ def evaluate_checkpoint(ref) -> dict:
     """Re-measure a checkpoint's test metrics on its own dataset's test split."""
     model = checkpoint.load(ref)
     metrics = model.evaluate(dataset_of(model).x_test)
-    return {"name": model.info.name, "family": model.label, "latent_dim": model.latent_dim, **metrics}
+    return {"name": model.info.name, "family": model.family, "label": model.label,
+            "latent_dim": model.latent_dim, **metrics}
 
 
 @torch.inference_mode()
@@ -92,3 +121,17 @@ def _grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
 def _check_n(n: int) -> None:
     if not 1 <= n <= 1024:
         raise LatentlabError(f"-n must be between 1 and 1024, got {n}")
+
+
+def check_png_path(path: str | os.PathLike) -> Path:
+    """An output path for a PNG: a new or existing *file* ending .png in an existing folder."""
+    if "\x00" in os.fspath(path):
+        raise LatentlabError("output path cannot contain a NUL character")
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise LatentlabError(f"output must be a .png file, got {path}")
+    if path.is_dir():
+        raise LatentlabError(f"output {path} is a folder; name a .png file")
+    if not path.parent.is_dir():
+        raise LatentlabError(f"output folder does not exist: {path.parent}")
+    return path

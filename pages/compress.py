@@ -14,7 +14,7 @@ PX = 192  # px of each image shown side by side
 
 def pick_codec(current) -> object | None:
     """The codec to use: the sidebar's model if it is one, else a codec of the same dataset."""
-    rows = [r for r in zoo_rows() if r["architecture"] == "codec"]
+    rows = [r for r in zoo_rows() if r["family"] == "codec"]
     if not rows:
         st.warning("No codec checkpoint in `checkpoints/` (train one: `configs/*_codec_*.json`).")
         return None

@@ -8,6 +8,7 @@ from latentlab import render
 from latentlab.replay import ViewState
 from latentlab.ui import resources as res
 from latentlab.ui import state, widgets
+from latentlab.ui.components import live
 
 TOP_DIMS = 12
 TOP_ATTRIBUTES = 8
@@ -96,6 +97,19 @@ def follow_sample(model, picked: widgets.Picked) -> None:
         reset(picked.z)
 
 
+def live_sliders(z_dims: np.ndarray, dirs, strengths: dict[str, float], tagged, tag: float) -> list:
+    """The sliders above as the browser sees them (label, value, how far one step moves the code),
+    so the edited image follows them while they are dragged: z = Σ value · vector."""
+    d = len(z_dims)
+    sliders = [live.dim_slider(f"z{k}", k, d, z_dims[k]) for k in range(d)]
+    if dirs is not None:
+        sliders += [live.Slider(name, strengths.get(name, 0.0), dirs.scale_[name] * dirs.directions_[name])
+                    for name in dirs.directions_]
+    if tagged is not None:
+        sliders.append(live.Slider("your tags: B → A", tag, tagged[1] * tagged[0]))
+    return sliders
+
+
 @st.fragment
 def editor(model, data, picked: widgets.Picked, order, score, score_name: str, ranges, recon) -> None:
     """Sliders -> decode -> image. A fragment: moving a slider reruns only this block."""
@@ -114,13 +128,17 @@ def editor(model, data, picked: widgets.Picked, order, score, score_name: str, r
                                   "code of those without. Classifier normal: the normal of a logistic regression "
                                   "separating them (InterFaceGAN).")
             st.caption("Fitted on the test codes; 1 step = one standard deviation of the codes along the direction.")
-            z, strengths = attribute_sliders(z_dims, res.directions(model, data, DIRECTION_METHODS[label]))
-            z, tag = tag_slider(z, res.tag_direction(model, state.tags(model)))
+            dirs = res.directions(model, data, DIRECTION_METHODS[label])
+            z, strengths = attribute_sliders(z_dims, dirs)
+            tagged = res.tag_direction(model, state.tags(model))
+            z, tag = tag_slider(z, tagged)
     edited = res.decode(model, z[None])
     edits = {"dims": {int(d): float(v) for d, v in enumerate(z_dims) if v != picked.z[d]},
              "attributes": strengths, "direction": DIRECTION_METHODS[label], "tags": tag}
     with right:
         widgets.show(render.png(edited, px=widgets.LARGE), f"edited {picked.label}")
+        live.live_image(model, live_sliders(z_dims, dirs, strengths, tagged, tag), np.zeros_like(picked.z),
+                        target=f"edited {picked.label}", key=f"live_edit_{model.info.hash}")
         stem = f"{model.info.name}-edit"
         widgets.downloads(ViewState.of("edit", model, picked.ref.param, picked.z, z, edits, EXPORT_PX),
                           render.png(edited, px=EXPORT_PX), stem)
@@ -133,7 +151,8 @@ def editor(model, data, picked: widgets.Picked, order, score, score_name: str, r
 def main() -> None:
     model = res.current_model()
     widgets.page_header("Edit", "Decode a sample's code after moving it: one slider per latent dimension "
-                        "and one per attribute direction. The image updates when you release a slider.")
+                        "and one per attribute direction. The image follows a slider while you drag it (decoded in your "
+                        "browser); on release the server's decode replaces it.")
     data = res.dataset(model)
     picked = widgets.sample_picker(model, data, "sample")
     follow_sample(model, picked)

@@ -8,7 +8,7 @@ import streamlit as st
 from latentlab import render
 from latentlab.latent.labels import colour_names, is_categorical, label_text
 from latentlab.sample import SampleRef
-from latentlab.ui import draw, state, widgets
+from latentlab.ui import components, draw, state, widgets
 from latentlab.ui import resources as res
 
 MAX_SHOWN = 32
@@ -55,9 +55,14 @@ def parse_indices(text: str, n: int) -> list[int]:
     return [i for i in found if i < n]
 
 
-def selected_indices(event, typed: list[int]) -> list[int]:
-    points = event.selection.points if event is not None else []
-    from_map = [int(p["customdata"][0]) for p in points if p.get("customdata") is not None]
+def selected_indices(picked, typed: list[int]) -> list[int]:
+    """The map's selection (row indices from the WebGL map, or a plotly selection event whose
+    points carry their row in customdata) followed by the typed indices, without repeats."""
+    if isinstance(picked, list):
+        from_map = picked
+    else:
+        points = picked.selection.points if picked is not None else []
+        from_map = [int(p["customdata"][0]) for p in points if p.get("customdata") is not None]
     return list(dict.fromkeys(from_map + typed))
 
 
@@ -123,12 +128,16 @@ def main() -> None:
     lat = res.latents(model, split)
     _, xy = fitted_map(model, method, split)
     values, text, categorical = colour_values(model, lat, colour)
-    fig = draw.map_figure(xy, values, colour, text, categorical)
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            key=f"explore_map_{model.info.hash}_{method}_{split}_{colour}")
+    key = f"explore_map_{model.info.hash}_{method}_{split}_{colour}"
+    # WebGL (scales to 100,000s of points; selections are row indices); plotly's map when the
+    # component's browser files are not installed.
+    picked = components.scatter_map(xy, values, colour, text, categorical=categorical, key=key)
+    if picked is None:
+        fig = draw.map_figure(xy, values, colour, text, categorical)
+        picked = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=key)
     typed = parse_indices(st.text_input("…or type sample indices", key="explore_typed",
                                         placeholder="e.g. 3, 17, 42"), len(lat.z))
-    idx = selected_indices(event, typed)
+    idx = selected_indices(picked, typed)
     if idx:
         show_selection(model, lat, split, idx)
 

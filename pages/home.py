@@ -21,7 +21,7 @@ def about() -> str:
 
 def zoo_frame() -> tuple[pd.DataFrame, dict]:
     rows, _ = zoo_table()  # the sidebar has already named any entry that cannot be listed
-    frame = pd.DataFrame([{"checkpoint": r["name"], "dataset": r["dataset"], "family": r["family"],
+    frame = pd.DataFrame([{"checkpoint": r["name"], "dataset": r["dataset"], "family": r["label"],
                            "latent size": r["latent_dim"],
                            **{label: widgets.metric_text(k, r["metrics"].get(k))
                               for k, (label, _, _) in widgets.METRICS.items()},

@@ -12,6 +12,7 @@ from latentlab.latent.labels import contrasting_index
 from latentlab.replay import ViewState
 from latentlab.ui import draw, widgets
 from latentlab.ui import resources as res
+from latentlab.ui.components import live
 
 METHODS = {"linear": "linear", "slerp": "slerp"}
 REFERENCE = 1000  # test images the realism readout compares frames with
@@ -59,6 +60,20 @@ def show_quality(frames: torch.Tensor, fade: torch.Tensor, reference: torch.Tens
                                                      "Here the crossfade is closer to real images."))
 
 
+@st.fragment
+def scrub(model, za: np.ndarray, zb: np.ndarray, method: str) -> None:
+    """Any position along the path, not only the strip's steps; the frame follows the slider
+    while it is dragged (decoded in the browser), the server's decode replaces it on release."""
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
+    t = c1.slider("position along the path", 0.0, 1.0, 0.5, 0.005, key="interp_t",
+                  help="0 is A, 1 is B, on the same linear or great-circle path as the strip")
+    with c2:
+        widgets.show(render.png(res.decode(model, live.point_on_path(za, zb, t, method)[None]), px=128),
+                     "frame at this position")
+    live.live_image(model, [live.Slider("position along the path", t)], target="frame at this position",
+                    path=(za, zb, method), key=f"live_interp_{model.info.hash}")
+
+
 def main() -> None:
     model = res.current_model()
     widgets.page_header("Interpolate", "Encode two samples, walk between their codes, decode every step. "
@@ -78,6 +93,7 @@ def main() -> None:
     widgets.show(strip, f"{method} path in latent space, {steps} frames")
     fade = crossfade(a.x, b.x, steps)
     widgets.show(render.png(fade, px=widgets.TILE), "pixel crossfade, for contrast")
+    scrub(model, a.z, b.z, method)
     c1, c2 = st.columns([3, 1])
     with c1:
         st.plotly_chart(path_on_map(model, codes), key="interp_map")

@@ -11,7 +11,7 @@ mkdir -p .zoo-logs
 run_queue() {
   for c in "$@"; do
     name=$(basename "$c" .json)
-    python -m latentlab train --config "$c" --threads 1 > ".zoo-logs/$name.log" 2>&1 \
+    python -m latentlab train --config "$c" --out checkpoints --overwrite --threads 1 > ".zoo-logs/$name.log" 2>&1 \
       && tail -n 1 ".zoo-logs/$name.log" || echo "FAILED: $c (see .zoo-logs/$name.log)"
   done
 }

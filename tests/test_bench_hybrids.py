@@ -32,7 +32,7 @@ def report(tmp_path_factory):
 
 def test_section_runs_and_names_the_missing_checkpoints(report):
     text = (report / "BENCH.md").read_text()
-    assert "## 9. GLO, adversarial autoencoder and VAE-GAN" in text and "Not run" not in text
+    assert "## 10. GLO, adversarial autoencoder and VAE-GAN" in text and "Not run" not in text
     assert "mnist_vae" in text and "faces_glo" in text  # absent ones are listed as skipped
     assert (report / "docs" / "hybrids_mnist.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -31,7 +31,6 @@ from browser_helpers import (
     loaded_src,
     pick_model,
     pixels,
-    plot_points,
     wait_idle,
     wait_src,
     wait_src_change,
@@ -241,13 +240,14 @@ def test_a_copied_link_reopens_the_same_edit_in_a_fresh_browser(page, server, br
     page.wait_for_function("() => /[?&]z\\d+=/.test(location.search)")  # the slider reached the URL
     wait_idle(page)
     src1, link = loaded_src(page, EDITED), page.url
+    edited = page.request.get(src1).body()  # now: a session's media files go when it reruns
     other = browser.new_context(viewport=VIEWPORT)
     try:
         fresh = other.new_page()
         fresh.goto(link)
         shown = loaded_src(fresh, "^edited test #5$", timeout=SLOW)
         # media ids also encode where an image sits in the page, so compare the bytes themselves
-        assert fresh.request.get(shown).body() == page.request.get(src1).body(), "the same PNG"
+        assert fresh.request.get(shown).body() == edited, "the same PNG"
     finally:
         other.close()
     assert_no_error(page)
@@ -349,26 +349,23 @@ def test_interpolate_strip_follows_endpoints_steps_and_method(page, server):
 
 @shows_server_log
 def test_explore_map_draws_and_lasso_selects(page, server):
-    """The 2-D map is drawn (plotly laid out every point and the plot has colour on screen), and a
-    lasso drawn with the mouse selects points whose images then appear."""
+    """The 2-D map is drawn (the WebGL map has laid out every point and has colour on screen), and
+    a lasso drawn with the mouse selects points whose images then appear."""
     open_page(page, server, "explore")
-    plot = page.locator(".js-plotly-plot").first
-    expect(plot.locator(".main-svg").first).to_be_visible(timeout=SLOW)
-    page.wait_for_function("gd => (gd._fullData || []).some(t => t._length > 0)",
-                           arg=plot.element_handle(), polling="raf")
-    assert plot_points(plot) > 100
+    canvas = page.locator(".ll-map canvas").first
+    expect(canvas).to_be_visible(timeout=SLOW)
+    page.wait_for_function("() => Object.values((window.__latentlab || {}).maps || {}).some(m => m.drawn && m.n > 100)",
+                           timeout=SLOW, polling=100)
     wait_idle(page)
-    rgb = pixels(plot.screenshot())
+    rgb = pixels(canvas.screenshot())
     saturated = (rgb.max(-1) - rgb.min(-1)) > 60  # coloured points, not white/grey chrome
     assert saturated.sum() > 500, "the map has no coloured points on screen"
 
-    plot.hover()
-    plot.locator("[data-val=lasso]").first.click()  # the toolbar's lasso (the default mode is pan)
-    area = plot.locator(".nsewdrag").first.bounding_box()
+    area = canvas.bounding_box()  # the WebGL map's default mode is lasso
     cx, cy, r = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2, 70
     page.mouse.move(cx - r, cy - r)
     page.mouse.down()
-    for dx, dy in ((r, -r), (r, r), (-r, r), (-r, -r)):
+    for dx, dy in ((r, -r), (r, r), (-r, r), (-r, -r + 10)):  # released off the start: a drag, not a click
         page.mouse.move(cx + dx, cy + dy, steps=6)
     page.mouse.up()
     selected = page.get_by_role("heading", name=re.compile(r"^\d+ selected$"))
@@ -384,21 +381,26 @@ def test_explore_single_click_selects_the_clicked_point(page, server):
     """In the map's default (lasso) mode, one click on a point selects that point: the page
     shows "1 selected" and its sample number matches the point's own row index."""
     open_page(page, server, "explore")
-    plot = page.locator(".js-plotly-plot").first
-    expect(plot.locator(".main-svg").first).to_be_visible(timeout=SLOW)
+    expect(page.locator(".ll-map canvas").first).to_be_visible(timeout=SLOW)
+    page.wait_for_function("() => Object.values((window.__latentlab || {}).maps || {}).some(m => m.drawn)",
+                           timeout=SLOW, polling=100)
     wait_idle(page)
-    # screen position and row index of one point, read from plotly's own layout
-    target = plot.evaluate("""gd => {
-        const t = gd._fullData.find(t => t._length > 0), L = gd._fullLayout, i = Math.floor(t._length / 2);
-        const box = gd.getBoundingClientRect();
-        return {x: box.left + L.xaxis._offset + L.xaxis.d2p(t.x[i]), y: box.top + L.yaxis._offset + L.yaxis.d2p(t.y[i]),
-                row: Number(t.customdata[i][0])};
+    # screen position and row index of one point, read from the drawn plot itself
+    target = page.evaluate("""() => {
+        const m = Object.values(window.__latentlab.maps).find(m => m.drawn), i = Math.floor(m.n / 2);
+        const [x, y] = m.plot.getScreenPosition(i), box = m.plot.get('canvas').getBoundingClientRect();
+        return {x: box.left + x, y: box.top + y, row: m.rows[i]};
     }""")
-    page.mouse.click(target["x"], target["y"])
+    page.mouse.move(target["x"], target["y"])
+    expect(page.locator(".ll-map .tip")).to_contain_text("sample #")  # the pointer is on a point
+    row = int(re.search(r"sample #(\d+)", page.locator(".ll-map .tip").inner_text()).group(1))
+    page.mouse.down()
+    page.mouse.up()
     selected = page.get_by_role("heading", name=re.compile(r"^\d+ selected$"))
     expect(selected).to_be_visible()
     assert selected.inner_text() == "1 selected"
-    expect(page.get_by_text(f"Samples: #{target['row']} ")).to_be_visible()
+    assert page.evaluate("() => Object.values(window.__latentlab.maps).find(m => m.drawn).selection") == [row]
+    expect(page.get_by_text(f"Samples: #{row} ")).to_be_visible()
     assert_no_error(page)
 
 

@@ -21,14 +21,14 @@ from latentlab.zoo import zoo_table
 @pytest.fixture
 def saved(tiny_data, tmp_path):
     """A real checkpoint folder of a tiny VAE."""
-    result = train(make_cfg("vae"), data=tiny_data, out_dir=tmp_path)
+    result = train(make_cfg("vae"), data=tiny_data, out_dir=tmp_path, allow_collapse=True)  # 1 epoch
     return result.path
 
 
 def test_save_load_round_trip_is_exact(saved, tiny_data):
     model = latentlab.load(saved)
     again = latentlab.load(saved)
-    ref = train(make_cfg("vae"), data=tiny_data, save=False).model
+    ref = train(make_cfg("vae"), data=tiny_data, save=False, allow_collapse=True).model
     for k, v in ref.state_dict().items():
         assert torch.equal(model.state_dict()[k], v)
     x = tiny_data.x_test
@@ -40,7 +40,7 @@ def test_save_load_round_trip_is_exact(saved, tiny_data):
 
 def test_config_records_versions_and_dataset(saved):
     config = json.loads((saved / "config.json").read_text())
-    assert config["format_version"] == 1 and config["architecture"] == "vae"
+    assert config["format_version"] == 2 and config["family"] == "vae" and "architecture" not in config
     assert {"latentlab_version", "torch_version", "dataset", "model_args"} <= set(config)
     training = json.loads((saved / "training.json").read_text())
     assert training["seed"] == 0 and training["history"] and training["config"]["name"] == "tiny_vae"
@@ -116,7 +116,7 @@ HOSTILE = {
     "inf": ("model.safetensors",
             _tensor_edit(lambda t: t[_first_weight(t)].view(-1).__setitem__(0, float("inf"))), "NaN or Inf"),
     "unknown_arch": ("config.json", lambda p: p.write_text(json.dumps(
-        {**json.loads(p.read_text()), "architecture": "os.system"})), "unknown model family"),
+        {**json.loads(p.read_text()), "family": "os.system"})), "unknown model family"),
     "config_not_json": ("config.json", lambda p: p.write_text("{nope"), "not valid JSON"),
     "config_missing": ("config.json", lambda p: p.unlink(), "missing"),
     "weights_missing": ("model.safetensors", lambda p: p.unlink(), "missing"),
@@ -188,17 +188,25 @@ def test_zoo_symlink_pointing_out_is_refused_and_not_listed(saved, zoo):
     assert checkpoint.zoo_names() == ["inside"]
 
 
+def _built_in_dataset(folder):
+    """Name a built-in dataset (the tiny test data is none, so the zoo would refuse it)."""
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "dataset": {"name": "mnist", "options": {}}}))
+
+
 def test_zoo_table_lists_the_rest_when_an_entry_is_broken(saved, zoo):
     shutil.copytree(saved, zoo / "good")
+    _built_in_dataset(zoo / "good")
     shutil.copytree(saved, zoo / "no_weights")
+    _built_in_dataset(zoo / "no_weights")
     (zoo / "no_weights" / "model.safetensors").unlink()
     (zoo / "bad_json").mkdir()
     (zoo / "bad_json" / "config.json").write_text("{not json")
     rows, problems = zoo_table()
     assert [r["name"] for r in rows] == ["good"]
     assert len(problems) == 2
-    assert any("bad_json" in p and "JSON" in p for p in problems)
-    assert any("no_weights" in p for p in problems)
+    assert any(p.name == "bad_json" and "JSON" in p.reason for p in problems)
+    assert any(p.name == "no_weights" and "missing" in str(p) for p in problems)
 
 
 def test_unknown_zoo_name_says_not_found():

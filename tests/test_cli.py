@@ -67,7 +67,7 @@ def test_bad_input_gets_one_line_and_exit_2_and_writes_nothing(argv, fragment, t
 @pytest.mark.parametrize("config,fragment", [
     ({"name": "x", "data": {"name": "nope"}, "model": {"family": "ae", "latent_dim": 2}}, "unknown dataset"),
     ({"name": "x", "data": {"name": "mnist"}, "model": {"family": "ae", "latent_dim": 2}, "lr": 0},
-     "lr must be > 0"),
+     "lr must be a finite number > 0"),
     ({"name": "x", "data": {"name": "mnist"}, "model": {"family": "zz", "latent_dim": 2}}, "unknown model family"),
 ])
 def test_train_with_bad_config_writes_no_checkpoint(config, fragment, tmp_path, capsys):

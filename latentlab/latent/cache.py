@@ -67,7 +67,7 @@ def encode_split(model, split: str = "test", batch_size: int = 500, write_to: Pa
     if found is not None:
         return _read(found, split, model.info.hash)
     name = _latents_file(model, split)
-    from latentlab.zoo import dataset_of
+    from latentlab.sources import dataset_of  # not latentlab.zoo: that imports latentlab.latent
 
     tick(progress, should_stop, 0.0, "loading the dataset")
     x, labels = dataset_of(model).split(split)

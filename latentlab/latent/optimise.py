@@ -23,13 +23,13 @@ from collections.abc import Callable
 
 import torch
 
-from latentlab.errors import ConfigError, LatentlabError
+from latentlab.errors import Cancelled, ConfigError
 
 Loss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 Progress = Callable[[float, str], None]  # (fraction done, message), as latentlab.latent.cache
 
 
-class OptimisationCancelled(LatentlabError):
+class OptimisationCancelled(Cancelled):
     """Raised when `should_stop()` returned True; `codes` holds the codes reached so far `[N, d]`."""
 
     def __init__(self, codes: torch.Tensor, step: int):

@@ -17,7 +17,7 @@ def _quiet(fraction: float, message: str = "") -> None:
 
 def encode(name: str, split: str, progress=_quiet) -> None:
     """Encode checkpoint `name`'s `split` into the latent cache."""
-    from latentlab.zoo import dataset_of
+    from latentlab.sources import dataset_of  # not latentlab.zoo, which imports latentlab.latent
 
     model = latentlab.load(name)
     progress(0.0, f"building the {model.info.dataset['name']} dataset")

@@ -25,16 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from latentlab.atomic import temp_dir
+from latentlab.atomic import atomic_dir
 from latentlab.errors import ConfigError
 
 MAP_METHODS = ("pca", "umap", "tsne")
@@ -193,8 +191,9 @@ def cached_map(cache_dir, key: str, z, method: str = "pca", **params) -> LatentM
     """Load the map saved under `cache_dir/key`, or fit one on `z` and save it atomically.
 
     key: e.g. f"{checkpoint_hash}-{params_key(method, **params)}"; letters, digits, '.', '_', '-'
-    only. The map is written to a temporary directory and moved into place with os.replace, so
-    a reader never sees half a map; if another process wins the race, its map is used.
+    only. The map is written to a temporary folder and moved into place in one rename
+    (latentlab.atomic.atomic_dir), so a reader never sees half a map; if another process got
+    there first, its map is kept.
     """
     if not _KEY.match(key):
         raise ConfigError(f"bad cache key {key!r}: use letters, digits, '.', '_' and '-'")
@@ -204,13 +203,6 @@ def cached_map(cache_dir, key: str, z, method: str = "pca", **params) -> LatentM
         return LatentMap.load(final)
     root.mkdir(parents=True, exist_ok=True)
     fitted = LatentMap(method, **params).fit(z)
-    tmp = temp_dir(root, f".{key}.")
-    try:
+    with atomic_dir(final, exists="keep") as tmp:  # the same key means the same map
         fitted.save(tmp)
-        os.replace(tmp, final)
-    except OSError:
-        if not (final / "map.json").exists():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return fitted

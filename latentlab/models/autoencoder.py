@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 
 from latentlab import losses
@@ -17,9 +19,11 @@ from latentlab.errors import ConfigError
 from latentlab.models.base import Batch, LatentModel, ModelOutput
 from latentlab.models.blocks import build_decoder, build_encoder
 
-NOISES = ("none", "gaussian", "masking", "salt_pepper")
-RECON_LOSSES = ("bce", "mse")
-ARCHS = ("conv", "mlp")
+# Literal types, so a UI can offer the choices (latentlab.jobs reads them from the signature)
+Noise = Literal["none", "gaussian", "masking", "salt_pepper"]
+ReconLoss = Literal["bce", "mse"]
+Arch = Literal["conv", "mlp"]
+NOISES, RECON_LOSSES, ARCHS = get_args(Noise), get_args(ReconLoss), get_args(Arch)
 
 
 def corrupt(x: torch.Tensor, noise: str, level: float, generator=None) -> torch.Tensor:
@@ -31,11 +35,11 @@ def corrupt(x: torch.Tensor, noise: str, level: float, generator=None) -> torch.
     if noise == "none" or level == 0:
         return x
     if noise == "gaussian":
-        return (x + level * torch.randn(x.shape, generator=generator)).clamp(0, 1)
-    u = torch.rand(x.shape[0], 1, *x.shape[2:], generator=generator).expand_as(x)
+        return (x + level * torch.randn(x.shape, generator=generator).to(x.device)).clamp(0, 1)
+    u = torch.rand(x.shape[0], 1, *x.shape[2:], generator=generator).to(x.device).expand_as(x)
     if noise == "masking":
         return torch.where(u < level, torch.zeros_like(x), x)
-    salt = (torch.rand(x.shape[0], 1, *x.shape[2:], generator=generator) < 0.5).expand_as(x)
+    salt = (torch.rand(x.shape[0], 1, *x.shape[2:], generator=generator) < 0.5).to(x.device).expand_as(x)
     return torch.where(u < level, salt.to(x.dtype), x)
 
 
@@ -45,9 +49,9 @@ class Autoencoder(LatentModel):
     family = "ae"
     n_stats = 1  # encoder outputs per latent dimension
 
-    def __init__(self, image_shape, latent_dim: int, arch: str = "conv", width: int = 32,
-                 recon_loss: str = "bce", l1: float = 0.0, l2: float = 0.0,
-                 noise: str = "none", noise_level: float = 0.0):
+    def __init__(self, image_shape, latent_dim: int, arch: Arch = "conv", width: int = 32,
+                 recon_loss: ReconLoss = "bce", l1: float = 0.0, l2: float = 0.0,
+                 noise: Noise = "none", noise_level: float = 0.0, depth: int = 2):
         super().__init__(image_shape, latent_dim)
         _check(arch in ARCHS, f"arch must be one of {ARCHS}, got {arch!r}")
         _check(recon_loss in RECON_LOSSES, f"recon_loss must be one of {RECON_LOSSES}, got {recon_loss!r}")
@@ -55,12 +59,14 @@ class Autoencoder(LatentModel):
         _check(0 <= noise_level <= 1, f"noise_level must be in [0, 1], got {noise_level}")
         _check(latent_dim >= 1 and width >= 1, "latent_dim and width must be positive")
         _check(l1 >= 0 and l2 >= 0, "l1 and l2 must be non-negative")
+        _check(depth == 2 or (arch == "mlp" and 1 <= depth <= 4),
+               f"depth (hidden layers) is 1-4 for arch='mlp' and 2 for conv, got {depth}")
         self.args = dict(image_shape=list(self.image_shape), latent_dim=int(latent_dim), arch=arch,
                          width=int(width), recon_loss=recon_loss, l1=float(l1), l2=float(l2),
-                         noise=noise, noise_level=float(noise_level))
+                         noise=noise, noise_level=float(noise_level), depth=int(depth))
         c, h, _ = self.image_shape
-        self.encoder = build_encoder(arch, c, h, latent_dim * self.n_stats, width)
-        self.decoder = build_decoder(arch, c, h, latent_dim, width)
+        self.encoder = build_encoder(arch, c, h, latent_dim * self.n_stats, width, depth)
+        self.decoder = build_decoder(arch, c, h, latent_dim, width, depth)
 
     def model_args(self) -> dict:
         return dict(self.args)
@@ -123,7 +129,7 @@ class VAE(Autoencoder):
         mu, logvar = self.encode_stats(x)
         z = mu
         if self.training:
-            eps = torch.randn(mu.shape, generator=generator)
+            eps = torch.randn(mu.shape, generator=generator).to(mu.device)  # CPU generator, any device
             z = mu + (0.5 * logvar).exp() * eps
         return ModelOutput(logits=self.decoder(z), z=z, mu=mu, logvar=logvar)
 
@@ -144,7 +150,7 @@ class VAE(Autoencoder):
         gen = torch.Generator().manual_seed(0)
         for chunk in x.split(batch_size):
             mu, logvar = self.encode_stats(chunk)
-            z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=gen)
+            z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=gen).to(mu.device)
             recs.append(_bernoulli_nll(self.decoder(z), chunk))
             kls.append(losses.gaussian_kl_per_dim(mu, logvar))
             mus.append(mu)

@@ -8,7 +8,6 @@ own optimiser) overrides those and reuses the loop unchanged.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -109,6 +108,10 @@ class LatentModel(nn.Module):
         initialises its per-image codes from the training images `[N, C, H, W]`); a no-op here."""
 
     def make_optimizers(self, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
+        # AdamW at weight_decay 0 is Adam plus a pass multiplying every weight by 1.0 each step
+        # (measured in torch.profiler as the step's largest elementwise cost); same weights, bit for bit
+        if weight_decay == 0:
+            return [torch.optim.Adam(self.parameters(), lr=lr)]
         return [torch.optim.AdamW(self.parameters(), lr=lr, weight_decay=weight_decay)]
 
     def train_step(self, batch: Batch, step: int, optimizers, generator=None, grad_clip=None) -> dict:
@@ -120,7 +123,7 @@ class LatentModel(nn.Module):
             raise DivergedError(f"non-finite loss {loss.item()} at step {step}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(self.parameters(), grad_clip or math.inf)
+        norm = _grad_norm(self, grad_clip)
         if not torch.isfinite(norm):
             raise DivergedError(f"non-finite gradient norm at step {step}")
         opt.step()
@@ -138,3 +141,11 @@ class LatentModel(nn.Module):
             sums["bce"] += float(bce.flatten(1).sum(1).sum())
             sums["psnr"] += float(losses.psnr(r, chunk).sum())
         return {k: v / len(x) for k, v in sums.items()}
+
+
+def _grad_norm(model: nn.Module, grad_clip: float | None) -> torch.Tensor:
+    """Total gradient norm, clipping to `grad_clip` if given. Without a clip only the norm is
+    computed (for the finiteness check): clip_grad_norm_ would also multiply every gradient by 1."""
+    if grad_clip:
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    return torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from latentlab.codec.model import Codec  # Ballé et al. 2017 learned codec (issue 13)
 from latentlab.errors import ConfigError
+from latentlab.limits import check_model_size
 from latentlab.models.adversarial import VAEGAN, AdversarialAE
 from latentlab.models.autoencoder import VAE, Autoencoder
 from latentlab.models.base import LatentModel
@@ -20,6 +21,7 @@ def build_model(family: str, **args) -> LatentModel:
     if family not in FAMILIES:
         raise ConfigError(f"unknown model family {family!r}; known: {', '.join(FAMILIES)}")
     try:
+        check_model_size(FAMILIES[family], args)  # on the meta device first: nothing allocated
         return FAMILIES[family](**args)
     except TypeError as exc:  # unexpected or missing keyword
         raise ConfigError(f"bad arguments for family {family!r}: {exc}") from None

@@ -33,6 +33,8 @@ PAGES: tuple[PageSpec, ...] = (
              "walk between two samples' codes, linearly or along a great circle, and judge the path."),
     PageSpec("pages/upload.py", "Upload", ":material/upload:",
              "your own images: reconstruction, error map, nearest neighbours, and where they land on the map."),
+    PageSpec("pages/train.py", "Train", ":material/model_training:",
+             "a new model on built-in data or your own images, as a background job with live curves."),
     PageSpec("pages/compare.py", "Compare", ":material/compare:",
              "two to four models side by side on the same inputs, interpolation and attribute edit."),
     PageSpec("pages/compress.py", "Compress", ":material/compress:",

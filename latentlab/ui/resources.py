@@ -18,7 +18,7 @@ import torch
 
 import latentlab
 from latentlab import LatentlabError
-from latentlab.checkpoint import ZOO_DIR
+from latentlab.checkpoint import ZOO_DIR, find
 from latentlab.datasets import Dataset
 from latentlab.latent.cache import LatentSet, encode_split, find_cached_latents, find_cached_map, latent_map
 from latentlab.latent.labels import attribute_targets
@@ -36,7 +36,7 @@ MAP_METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
 # -- checkpoints --------------------------------------------------------------------------------
 def _stamp(name: str) -> tuple[int, ...]:
     """Modification times of a checkpoint's files: a retrained checkpoint is loaded afresh."""
-    folder = ZOO_DIR / name
+    folder = find(name) or ZOO_DIR / name  # shipped first, then the user root
     return tuple((folder / f).stat().st_mtime_ns for f in ("config.json", "model.safetensors")
                  if (folder / f).exists())
 

@@ -31,7 +31,7 @@ def zoo_rows() -> list[dict]:
 
 def rank(row: dict) -> tuple:
     """Sort key: AE, DAE, VAE, β-VAEs, PCA, then anything else; by name within a family."""
-    label = row["family"]
+    label = row["label"]
     return (next((i for i, f in enumerate(FAMILY_ORDER) if label.startswith(f)), len(FAMILY_ORDER)), row["name"])
 
 
@@ -79,7 +79,7 @@ def model_card(row: dict) -> None:
         if training.get("seconds"):
             trained += f" ({training['seconds']:.0f} s)"
     with st.sidebar.container(border=True):
-        st.markdown(f"**{model.label}** · {model.latent_dim}-d latent · `{row['architecture']}`")
+        st.markdown(f"**{model.label}** · {model.latent_dim}-d latent · `{row['family']}`")
         st.caption(trained)
         st.markdown("\n".join(f"- {label}: **{value}**" for label, value, _ in shown))
         st.caption(f"checkpoint hash `{model.info.hash}`")
