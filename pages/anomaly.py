@@ -3,13 +3,15 @@
 The one-class protocol of Ruff et al. 2018: the score is fitted on normal training images only,
 the whole test split is scored, AUROC counts normal test images as negatives."""
 
+from pathlib import Path
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from latentlab import LatentlabError, analyses, render
-from latentlab.checkpoint import ZOO_DIR, read_json
+from latentlab.checkpoint import read_json
 from latentlab.datasets import EMBEDDED, load_dataset
 from latentlab.latent.labels import label_names, label_text
 from latentlab.metrics.one_class import SCORES, Normal, available_scores, heatmap, normal_of, score_image
@@ -83,7 +85,7 @@ def one_class_checkpoints(normal: Normal) -> list[str]:
     rows, _ = zoo_table()
     found = []
     for row in rows:
-        ds = read_json(ZOO_DIR / row["name"] / "config.json")["dataset"]
+        ds = read_json(Path(row["path"]) / "config.json")["dataset"]
         keep = ds.get("options", {}).get("keep") or {}
         if ds["name"] == normal.dataset and normal.label and list(keep) == [normal.label] and \
                 sorted(map(float, keep[normal.label])) == sorted(map(float, normal.values)):

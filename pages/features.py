@@ -3,6 +3,7 @@ few-label probe curve of representation learning's linear evaluation protocol (K
 2014; Chen et al. 2020): one probe, the same for pixels, PCA and every model of the dataset."""
 
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import streamlit as st
 
 from latentlab import LatentlabError, analyses
 from latentlab.analyses import PIXELS, ProbeRequest
-from latentlab.checkpoint import ZOO_DIR, read_json
+from latentlab.checkpoint import read_json
 from latentlab.datasets import load_dataset
 from latentlab.latent.labels import label_names
 from latentlab.metrics.probes import PROBES, probe_target
@@ -31,14 +32,14 @@ def base_dataset(model) -> dict:
     return {"name": ds["name"], "options": {k: v for k, v in ds.get("options", {}).items() if k != "keep"}}
 
 
-def candidates(dataset: dict) -> list[str]:
-    """Zoo checkpoints trained on all of `dataset` (one-class ones describe part of it only)."""
-    rows = sorted(zoo_table()[0], key=sidebar.rank)
-    out = []
-    for row in rows:
-        ds = read_json(ZOO_DIR / row["name"] / "config.json")["dataset"]
+def candidates(dataset: dict) -> dict[str, dict]:
+    """Zoo rows (by name) of the checkpoints trained on all of `dataset` (one-class ones describe
+    part of it only)."""
+    out = {}
+    for row in sorted(zoo_table()[0], key=sidebar.rank):
+        ds = read_json(Path(row["path"]) / "config.json")["dataset"]
         if ds["name"] == dataset["name"] and ds.get("options", {}) == dataset["options"]:
-            out.append(row["name"])
+            out[row["name"]] = row
     return out
 
 
@@ -54,12 +55,13 @@ def pick(model, data, dataset: dict) -> tuple[str, ProbeRequest, list[str]]:
     top = c3.select_slider("Labels per class, up to", COUNTS, value=COUNTS[-1], key="ft_max", bind="query-params")
     seeds = c4.number_input("Label draws", 1, 5, 3, key="ft_seeds", bind="query-params",
                             help="Each point is the mean (± std) over this many random labelled subsets.")
-    names = candidates(dataset)
+    rows = candidates(dataset)
+    names = list(rows)
     if model.info.name not in names:
         st.caption(f"{model.info.name} is trained on part of {dataset['name']} only, so it is left out; the "
                    "checkpoints below are trained on all of it.")
     options = [PIXELS, *names]
-    slow = [n for n in names if is_slow(n)]
+    slow = [n for n, row in rows.items() if row["family"] == "codec" or res.load_model(n).slow_encode]
     default = [PIXELS] + [n for n in names if n not in slow]
     reps = st.multiselect("Representations", options, default=default, key="ft_reps", bind="query-params",
                           help="Raw pixels are the baseline; each checkpoint's codes are its features.")
@@ -71,11 +73,6 @@ def pick(model, data, dataset: dict) -> tuple[str, ProbeRequest, list[str]]:
         st.stop()
     request = ProbeRequest(dataset, label, probe, tuple(c for c in COUNTS if c <= top), tuple(range(int(seeds))))
     return label, request, reps
-
-
-def is_slow(name: str) -> bool:
-    """Codecs (thousands of code numbers) and models that encode by optimisation."""
-    return read_json(ZOO_DIR / name / "config.json")["architecture"] == "codec" or res.load_model(name).slow_encode
 
 
 def representation(name: str):

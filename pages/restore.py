@@ -1,6 +1,8 @@
 """Restore: corrupt an image, then let several models restore it, by encode–decode (the
 denoising-autoencoder view, Vincent et al. 2008) and by latent optimisation (Bora et al. 2017)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -8,7 +10,7 @@ import torch
 from PIL import Image
 
 from latentlab import LatentlabError, analyses, render
-from latentlab.checkpoint import ZOO_DIR, read_json
+from latentlab.checkpoint import read_json
 from latentlab.metrics.restoration import (
     add_gaussian_noise,
     add_salt_and_pepper,
@@ -37,7 +39,7 @@ def same_data(model) -> list[str]:
         return ds["name"], sorted((k, str(v)) for k, v in ds.get("options", {}).items() if k != "keep")
 
     mine = base(model.info.dataset)
-    return [r["name"] for r in zoo_table()[0] if base(read_json(ZOO_DIR / r["name"] / "config.json")["dataset"]) == mine]
+    return [r["name"] for r in zoo_table()[0] if base(read_json(Path(r["path"]) / "config.json")["dataset"]) == mine]
 
 
 def pick_models(model) -> list:
