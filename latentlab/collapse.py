@@ -20,12 +20,14 @@ import torch
 
 SPREAD_FRACTION = 0.05
 MAX_IMAGES = 1000  # enough to measure spread; bounds the extra pass at the end of training
+SLOW_IMAGES = 64  # for models whose encode is an optimisation (GLO): seconds, not minutes
 
 
 @torch.inference_mode()
 def collapse_reason(model, x: torch.Tensor, batch_size: int = 500) -> str | None:
     """Why `model` counts as collapsed on held-out images `x` `[N, C, H, W]` in [0, 1], or None."""
-    x = x[:MAX_IMAGES]
+    n = min(len(x), SLOW_IMAGES if getattr(model, "slow_encode", False) else MAX_IMAGES)
+    x = x[torch.linspace(0, len(x) - 1, n).round().long()] if n else x  # evenly spaced
     if len(x) < 2:
         return None
     recon = torch.cat([model.reconstruct(chunk) for chunk in x.split(batch_size)])

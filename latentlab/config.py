@@ -122,8 +122,16 @@ def _check_data(data: DataConfig) -> None:
             check_number(value, where, 0, 0.9, low_open=True)
         elif key == "channels" and (not limits.is_int(value) or value not in limits.CHANNELS):
             raise ConfigError(f"{where} must be 1 or 3, got {limits.show(value)}")
-        elif isinstance(value, (dict, list)):
-            raise ConfigError(f"{where} must be a single value, got a {type(value).__name__}")
+        elif key in ("path", "root"):  # folders: checked by latentlab.sources below
+            if not isinstance(value, str) or len(value) > 4096:
+                raise ConfigError(f"{where} must be a folder path, got {limits.show(value)}")
+        elif isinstance(value, dict):  # e.g. keep={"digit": [1]}: short names -> flat lists
+            if len(value) > limits.MODEL_LIST or not all(isinstance(k, str) and len(k) <= limits.NAME_LENGTH
+                                                         for k in value):
+                raise ConfigError(f"{where} must map at most {limits.MODEL_LIST} short names to values")
+            limits.check_model_args(value, where)
+        else:
+            limits.check_model_args({key: value}, "data.options")
     try:
         check_source(data.name, data.options, strict=False)
     except DatasetError as exc:

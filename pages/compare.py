@@ -13,7 +13,7 @@ from latentlab.ui import resources as res
 
 DEFAULT_FAMILIES = ("ae", "vae", "pca")
 STRENGTHS = np.linspace(-2.0, 2.0, 5)
-DIRECTION_METHODS = {"mean difference": "mean_difference", "classifier normal": "logistic"}
+DIRECTION_METHODS = {"least leaking": None, "mean difference": "mean_difference", "classifier normal": "logistic"}
 
 
 def pick_models(model) -> list:
@@ -57,7 +57,8 @@ def interpolations(models, xa, xb, steps: int) -> None:
 def attribute_edits(models, data, x) -> None:
     st.subheader("The same attribute edit")
     label = st.radio("Direction", list(DIRECTION_METHODS), horizontal=True, key="compare_dir", bind="query-params")
-    dirs = {m.info.name: res.directions(m, data, DIRECTION_METHODS[label]) for m in models}
+    method = DIRECTION_METHODS[label]
+    dirs = {m.info.name: res.directions(m) for m in models}
     if any(d is None for d in dirs.values()):
         st.caption("This dataset has no labels to fit attribute directions on.")
         return
@@ -67,9 +68,13 @@ def attribute_edits(models, data, x) -> None:
                "standard deviations.")
     for m in models:
         d = dirs[m.info.name]
-        images = direction_sweep(m, res.encode(m, x)[0], d.directions_[name] * d.scale_[name], STRENGTHS)
+        if name not in d.directions_:
+            st.caption(f"{m.label} ({m.info.name}) has no '{name}' direction.")
+            continue
+        images = direction_sweep(m, res.encode(m, x)[0], d.step(name, method), STRENGTHS)
+        measured = d.measured(name, method)
         widgets.image_row(m.label, render.png(images, px=widgets.TILE),
-                          f"{m.info.name} · probe accuracy {d.accuracy_[name]:.0%}")
+                          f"{m.info.name} · moves it {measured['slope']:.2f}, leaks {measured['leakage']:.2f} per step")
 
 
 def maps(models, colour: str) -> None:

@@ -10,6 +10,7 @@ import torch
 
 from latentlab import render
 from latentlab.latent import latent_neighbours
+from latentlab.metrics.ood import verdict
 from latentlab.sample import SampleRef
 from latentlab.ui import draw, state, widgets
 from latentlab.ui import resources as res
@@ -51,10 +52,11 @@ def show_one(model, data, lat, name: str, x: torch.Tensor, z: np.ndarray) -> Non
     heat, top = draw.error_map(x[0], x_hat[0], px=160)
     mse = float((x - x_hat).pow(2).mean())
     _, idx = latent_neighbours(lat.z, z[None], k=K)
-    worse = float((lat.recon_error < mse).mean())
+    judged = verdict(mse, lat.recon_error)
     with st.container(border=True):
-        st.text(f"{name} · reconstruction MSE {mse:.4f} (test median {np.median(lat.recon_error):.4f}; "
-                f"worse than {worse:.1%} of test images)")
+        st.text(f"{name} · reconstruction MSE {mse:.4f} (test median {np.median(lat.recon_error):.4f})")
+        say = {"unlike": st.warning, "edge": st.info, "like": st.success}[judged.level]
+        say(judged.sentence[0].upper() + judged.sentence[1:] + ".", icon=":material/travel_explore:")
         c1, c2, c3, c4 = st.columns([1, 1, 1, 3])
         c1.image(render.png(x, px=160), caption="input", width="content", output_format="PNG")
         c2.image(render.png(x_hat, px=160), caption="reconstruction", width="content", output_format="PNG")

@@ -66,6 +66,20 @@ def open_app(name: str, dataset: str, page: str = "home", **params: str) -> AppT
     return at
 
 
+def settle(at: AppTest, ready, timeout: float = 600) -> AppTest:
+    """Rerun until `ready(at)`: a page waiting on a background task (a checkpoint's directions
+    are fitted once if the zoo does not ship them) shows progress meanwhile."""
+    import time
+
+    t0 = time.monotonic()
+    while not ready(at):
+        assert time.monotonic() - t0 < timeout, "the page never became ready"
+        assert_clean(at)
+        time.sleep(1.0)
+        at.run()
+    return at
+
+
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -185,11 +199,17 @@ def test_edit_sliders_change_the_decoded_image(family):
     assert_clean(at)
     moved = image_with(at, "edited")
     assert moved != original
+    settle(at, lambda at: any(s.key.startswith("a_") for s in at.slider))
     attribute = next(s for s in at.slider if s.key.startswith("a_"))
     attribute.set_value(2.5).run()
+    along_default = image_with(at, "edited")
+    assert along_default not in (original, moved)
+    assert "leak" in next(s for s in at.slider if s.key.startswith("a_")).label, "the slider shows its leakage"
+    at.radio(key="dir").set_value("mean difference").run()
+    next(s for s in at.slider if s.key.startswith("a_")).set_value(2.5).run()
     along_mean_difference = image_with(at, "edited")
-    assert along_mean_difference not in (original, moved)
     at.radio(key="dir").set_value("classifier normal").run()
+    next(s for s in at.slider if s.key.startswith("a_")).set_value(2.5).run()
     assert_clean(at)
     assert image_with(at, "edited") not in (original, moved, along_mean_difference), \
         "the same strength along the classifier normal edits differently"
@@ -243,9 +263,9 @@ def test_compare_needs_two_models():
     others = [n for n, d, _ in _zoo() if d == dataset and n != name]
     if not others:
         pytest.skip(f"only one checkpoint on {dataset}")
-    at = open_app(name, dataset, "compare")
+    at = open_app(name, dataset, "compare", models=[name, others[0]])
+    settle(at, lambda at: any(b.key == "attr" for b in at.selectbox))
     key = "models"
-    at.multiselect(key=key).set_value([name, others[0]]).run()
     assert_clean(at)
     assert len(at.dataframe[0].value) == 2
     edits = [img.value for img in at.image]
@@ -402,3 +422,34 @@ def test_glossary_defines_every_metric_the_tables_show_and_filters():
     assert_clean(at)
     shown = [m.value for m in at.main.markdown if m.value.startswith("**")]
     assert shown and all("KL" in s for s in shown) and any(s.startswith("**KL**") for s in shown)
+
+
+def test_interpolate_says_what_the_classifier_sees():
+    """The verdict printed for a path is the data classifier's count on the very frames shown."""
+    import latentlab
+    from latentlab.latent import crossfade, path
+    from latentlab.latent.interpolate import path_verdict
+    from latentlab.metrics.classifier import load_classifier
+    from latentlab.zoo import dataset_of
+
+    name, dataset = "mnist_vae", "mnist"
+    at = open_app(name, dataset, "interpolate", a="test:0", b="test:900", steps="8")
+    assert_clean(at)
+    model = latentlab.load(name)
+    x = dataset_of(model).x_test
+    with __import__("torch").inference_mode():
+        codes = path(model.encode(x[[0, 900]]), 8)
+        frames = model.decode(codes)
+    expected = path_verdict(frames, crossfade(x[0:1], x[900:901], 8), load_classifier("mnist"))
+    assert any(m.value == expected["sentence"] for m in at.main.markdown), [m.value for m in at.main.markdown]
+
+
+def test_upload_says_whether_an_image_is_like_the_training_data():
+    name, dataset = checkpoint_of("ae")
+    noise = np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, format="PNG")
+    at = open_app(name, dataset, "upload")
+    at.file_uploader(key="upload_files_0").set_value([("noise.png", buf.getvalue(), "image/png")]).run()
+    assert_clean(at)
+    assert any("unlike the training data" in w.value for w in at.warning), [w.value for w in at.warning]

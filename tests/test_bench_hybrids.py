@@ -25,7 +25,7 @@ def report(tmp_path_factory):
         cfg = TrainConfig.from_dict({"name": name, "data": {"name": "mnist"},
                                      "model": {"family": family, "latent_dim": 4, "args": {"width": 4, **args}},
                                      "epochs": 1, "batch_size": 64, "seed": 0, "threads": 1})
-        train(cfg, out_dir=root / "zoo", data=small)
+        train(cfg, out_dir=root / "zoo", data=small, allow_collapse=True)  # smoke-sized: files, not quality
     main(["--quick", "--zoo", str(root / "zoo"), "--out", str(root / "BENCH.md"), "--sections", "hybrids"])
     return root
 

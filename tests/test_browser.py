@@ -265,6 +265,7 @@ def test_smiling_slider_edits_a_face(page, server):
     wait_idle(page)
     before = image(page, EDITED).screenshot()
     slider = page.get_by_test_id("stSlider").filter(has_text="smiling").locator("input[type=range]")
+    slider.wait_for(timeout=180_000)  # directions ship in the zoo's cache; fitted in the background if not
     slider.focus()
     for _ in range(4):  # 4 x 10% of the -3..3 range: +2.4 standard deviations
         slider.press("PageUp")

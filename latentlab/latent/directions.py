@@ -224,20 +224,30 @@ class EditDirections:
         self.candidates_ = {k: r["candidates"] for k, r in selected.items()}
         self.vectors_ = candidates
 
-    def apply(self, z, name: str, strength: float, method: str | None = None):
-        """z `[N, d]` or `[d]` -> z + strength · scale · direction (same type). `method` picks a
-        non-default candidate; strength is in stds of the codes along the direction used."""
-        import torch
-
+    def step(self, name: str, method: str | None = None) -> np.ndarray:
+        """The code change `[d]` of one slider step (scale · unit direction) for attribute `name`;
+        `method` picks a non-default candidate."""
         if name not in self.directions_:
             raise ConfigError(f"no direction named {name!r}; have {sorted(self.directions_)}")
         if method is None or method == self.method_[name]:
-            v, scale = self.directions_[name], self.scale_[name]
-        elif method in self.vectors_[name]:
-            v, scale = self.vectors_[name][method], self.candidates_[name][method]["scale"]
-        else:
-            raise ConfigError(f"unknown method {method!r} for {name!r}: have {sorted(self.vectors_[name])}")
-        delta = strength * scale * v
+            return self.scale_[name] * self.directions_[name]
+        if method in self.vectors_[name]:
+            return self.candidates_[name][method]["scale"] * self.vectors_[name][method]
+        raise ConfigError(f"unknown method {method!r} for {name!r}: have {sorted(self.vectors_[name])}")
+
+    def measured(self, name: str, method: str | None = None) -> dict:
+        """{"method", "slope", "leakage"} of the direction a slider uses (label stds per step)."""
+        method = method if method in self.candidates_[name] else self.method_[name]
+        found = self.candidates_[name][method]
+        number = lambda v: float("nan") if v is None else float(v)  # noqa: E731 - not measured: NaN
+        return {"method": method, "slope": number(found["slope"]), "leakage": number(found["leakage"])}
+
+    def apply(self, z, name: str, strength: float, method: str | None = None):
+        """z `[N, d]` or `[d]` -> z + strength · step(name, method) (same type); strength is in
+        stds of the codes along the direction used."""
+        import torch
+
+        delta = strength * self.step(name, method)
         if isinstance(z, torch.Tensor):
             return z + torch.as_tensor(delta, dtype=z.dtype, device=z.device)
         return np.asarray(z) + delta.astype(np.asarray(z).dtype, copy=False)

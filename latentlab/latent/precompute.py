@@ -30,3 +30,17 @@ def fit_map(name: str, method: str, split: str, progress=_quiet) -> None:
     encode(name, split, lambda fraction, message: progress(0.3 * fraction, message))
     progress(0.3, f"fitting {method.upper()} (the fit itself reports no progress)")
     latent_map(latentlab.load(name), method, split)
+
+
+def directions(name: str, progress=_quiet) -> None:
+    """Fit (or find) checkpoint `name`'s least-leaking attribute directions and cache them."""
+    from latentlab.latent.directions import load_or_fit_directions
+
+    load_or_fit_directions(latentlab.load(name), progress=progress)
+
+
+def dim_names(name: str, progress=_quiet) -> None:
+    """Measure (or find) what each latent dimension of checkpoint `name` changes, and cache it."""
+    from latentlab.latent.naming import load_or_name_dims
+
+    load_or_name_dims(latentlab.load(name), progress=progress)

@@ -30,6 +30,9 @@ TERMS: dict[str, str] = {
     "PCA / UMAP / t-SNE map": "Ways to draw many-number codes in 2-D: PCA keeps the two directions of "
                               "largest spread; UMAP and t-SNE keep neighbours near each other (distances "
                               "between far-apart clusters mean little).",
+    "on the data": "A decoded frame is on the data when the dataset's classifier, trained on real images "
+                   "only, sees one clear digit / face / sprite (not a double exposure): both its realness and "
+                   "its confidence reach levels that 99 % of real held-out images reach.",
     "reconstruction error": "How far an image's reconstruction is from it (MSE). Unusually large error "
                             "marks an image unlike the training data.",
     # Anomaly

@@ -21,14 +21,13 @@ from latentlab import LatentlabError
 from latentlab.checkpoint import ZOO_DIR, find
 from latentlab.datasets import Dataset
 from latentlab.latent.cache import LatentSet, encode_split, find_cached_latents, find_cached_map, latent_map
-from latentlab.latent.labels import attribute_targets
 from latentlab.latent.project import LatentMap
 from latentlab.latent.traverse import rank_dims, sweep_values
 from latentlab.models import LatentModel
 from latentlab.ui import runtime, tasks
 
 if TYPE_CHECKING:
-    from latentlab.latent.attributes import AttributeDirections
+    from latentlab.latent.directions import EditDirections
 
 MAP_METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
 
@@ -110,20 +109,50 @@ def get_map(model: LatentModel, method: str = "pca", split: str = "test") -> tup
         st.stop()
 
 
-@st.cache_resource(show_spinner="Fitting attribute directions…", max_entries=32)
-def _directions(_z: np.ndarray, _targets: dict, digest: str, method: str) -> AttributeDirections:
-    from latentlab.latent.attributes import AttributeDirections  # lazy: pulls in scikit-learn
+def _analysis(model: LatentModel, find, task: str, label: str, block: bool):
+    """A per-checkpoint analysis: shipped or cached (`find(model)`), else computed once in a
+    background task. block: stop the page until it is done; else return None meanwhile."""
+    found = find(model)
+    if found is not None:
+        return found
+    done = tasks.wait_for(f"{task}-{model.info.hash}", f"latentlab.latent.precompute:{task}",
+                          {"name": model.info.name}, label)
+    if not done and block:
+        st.stop()
+    return find(model) if done else None
 
-    return AttributeDirections(method=method, compare=()).fit(_z, _targets)
+
+def directions(model: LatentModel, block: bool = True) -> EditDirections | None:
+    """The checkpoint's least-leaking attribute directions (latentlab.latent.directions): shipped
+    with the zoo, else fitted once in a background task (progress and Cancel; block: the page
+    waits; else None meanwhile, see `pending`). None when its data has no labels to fit on."""
+    from latentlab.latent.directions import find_directions
+
+    return _analysis(model, find_directions, "directions", f"Fitting attribute directions of {model.info.name}", block)
 
 
-def directions(model: LatentModel, data: Dataset, method: str = "mean_difference") -> AttributeDirections | None:
-    """Attribute directions fitted on the cached test latents; None when the data has no labels."""
-    lat = latents(model)
-    targets = attribute_targets(lat.labels, data.categories)
-    if not targets:
+def pending(model: LatentModel, task: str) -> bool:
+    """True while a background analysis ("directions", "dim_names") of the checkpoint runs."""
+    return tasks.state(f"{task}-{model.info.hash}") == "running"
+
+
+def dim_names(model: LatentModel) -> list | None:
+    """What each latent dimension mostly changes (latentlab.latent.naming), or None while it is
+    being measured in the background (the page shows "z14" meanwhile)."""
+    from latentlab.latent.naming import find_dim_names
+
+    return _analysis(model, find_dim_names, "dim_names", f"Naming the dimensions of {model.info.name}", False)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def classifier(dataset_name: str):
+    """The data classifier of an embedded dataset (latentlab.metrics.classifier), or None."""
+    from latentlab.metrics.classifier import load_classifier
+
+    try:
+        return load_classifier(dataset_name)
+    except LatentlabError:
         return None
-    return _directions(lat.z, targets, f"{model.info.hash}-{','.join(targets)}", method)
 
 
 def tag_direction(model: LatentModel, tagged: dict[str, list[int]]) -> tuple[np.ndarray, float] | None:

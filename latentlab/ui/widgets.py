@@ -13,6 +13,7 @@ import streamlit as st
 import torch
 
 from latentlab import LatentlabError
+from latentlab.latent.pick import label_options, pick
 from latentlab.replay import ViewState
 from latentlab.sample import SampleRef
 from latentlab.ui import resources as res
@@ -129,6 +130,7 @@ def _picker_widgets(model, data, key: str, ref: SampleRef, title: str) -> Sample
         i = c1.number_input(f"Test image (0–{n - 1})", min_value=0, max_value=n - 1, step=1, key=f"{key}_i")
         c2.button("Random", icon=":material/casino:", key=f"{key}_rand", width="stretch",
                   on_click=_random_index, args=(f"{key}_i", n))
+        _by_label(data, key)
         out = SampleRef.test(int(i))
     st.session_state[f"{key}_seen"] = out.param
     return out
@@ -136,6 +138,23 @@ def _picker_widgets(model, data, key: str, ref: SampleRef, title: str) -> Sample
 
 def _random_index(key: str, n: int) -> None:
     st.session_state[key] = int(np.random.default_rng().integers(n))
+
+
+def _by_label(data, key: str) -> None:
+    """"…or a random test image that is [digit] [3]": picks by what a sample is, not its index."""
+    options = label_options(data.labels_test, data.categories)
+    if not options:
+        return
+    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    name = c1.selectbox("…or a random test image with", list(options), key=f"{key}_label")
+    value = c2.selectbox("equal to", options[name], key=f"{key}_value")
+    c3.button("Pick", icon=":material/casino:", key=f"{key}_pick", width="stretch",
+              on_click=_pick_index, args=(data, f"{key}_i", name, value))
+
+
+def _pick_index(data, key: str, name: str, value: str) -> None:
+    st.session_state[key] = int(pick(data.labels_test, data.categories, {name: value},
+                                     seed=int(np.random.default_rng().integers(2**31)))[0])
 
 
 # -- downloads -------------------------------------------------------------------------------------
