@@ -3,22 +3,18 @@
 The one-class protocol of Ruff et al. 2018: the score is fitted on normal training images only,
 the whole test split is scored, AUROC counts normal test images as negatives."""
 
-from pathlib import Path
-
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from latentlab import LatentlabError, analyses, render
-from latentlab.checkpoint import read_json
 from latentlab.datasets import EMBEDDED, load_dataset
-from latentlab.latent.labels import label_names, label_text
+from latentlab.latent.labels import label_names, value_groups
 from latentlab.metrics.one_class import SCORES, Normal, available_scores, heatmap, normal_of, score_image
+from latentlab.ui import draw, state, tasks, widgets
 from latentlab.ui import resources as res
-from latentlab.ui import state, tasks, widgets
 from latentlab.ui.glossary import TERMS
-from latentlab.zoo import zoo_table
+from latentlab.zoo import datasets_by_name, whole_dataset
 
 MODES = ("a label's values", "the whole dataset")
 REFERENCES = (200, 500, 1000, 2000)  # normal training images a score is fitted on, at most
@@ -27,24 +23,9 @@ EXPLAIN = {"recon": TERMS["reconstruction error"], "relative": TERMS["relative e
 
 
 # -- what is normal --------------------------------------------------------------------------------
-def unkept(model) -> tuple[str, dict]:
-    """The model's dataset name and builder options without `keep` (the data anomalies come from)."""
-    ds = model.info.dataset
-    return ds["name"], {k: v for k, v in ds.get("options", {}).items() if k != "keep"}
-
-
-def value_options(name: str, values, categories) -> dict[str, tuple]:
-    """Choices for a label's normal values: each value when there are at most 10, else the two
-    halves at the median."""
-    uniq = np.unique(np.asarray(values))
-    if len(uniq) <= 10:
-        return {text: (v.item(),) for text, v in zip(label_text(name, uniq, categories), uniq)}
-    m = float(np.median(values))
-    return {f"≤ {m:.3g}": tuple(uniq[uniq <= m].tolist()), f"> {m:.3g}": tuple(uniq[uniq > m].tolist())}
-
-
 def pick_normal(model, data) -> Normal:
-    name, options = unkept(model)
+    whole = whole_dataset(model.info.dataset)
+    name, options = whole["name"], whole["options"]
     trained = normal_of(model)
     mode = st.radio("Normal is", MODES, horizontal=True, key="an_mode", bind="query-params")
     if mode == MODES[1]:
@@ -58,7 +39,7 @@ def pick_normal(model, data) -> Normal:
     default = trained.label if trained else next((n for n in labels if n in data.categories), labels[0])
     c1, c2 = st.columns([1, 2])
     label = c1.selectbox("Label", labels, index=labels.index(default), key="an_label", bind="query-params")
-    choices = value_options(label, data.labels_train[label], data.categories)
+    choices = value_groups(label, data.labels_train[label], data.categories)
     first = [t for t, v in choices.items() if trained and trained.label == label and set(v) <= set(trained.values)]
     # One widget per label (its key in the URL: ?an_digit=3): values of another label never linger.
     chosen = c2.multiselect(f"Normal values of {label}", list(choices), default=first or list(choices)[:1],
@@ -73,24 +54,14 @@ def pick_normal(model, data) -> Normal:
     return Normal(name, label, values, options=options)
 
 
-def said(normal: Normal, categories: dict) -> str:
-    """A Normal in words, with category names: 'faces with glasses = no'."""
-    if normal.other:
-        return f"all of {normal.dataset} against {normal.other}"
-    return f"{normal.dataset} with {normal.label} = {' or '.join(label_text(normal.label, normal.values, categories))}"
-
-
 def one_class_checkpoints(normal: Normal) -> list[str]:
     """Zoo checkpoints trained only on exactly this normal data."""
-    rows, _ = zoo_table()
-    found = []
-    for row in rows:
-        ds = read_json(Path(row["path"]) / "config.json")["dataset"]
-        keep = ds.get("options", {}).get("keep") or {}
-        if ds["name"] == normal.dataset and normal.label and list(keep) == [normal.label] and \
-                sorted(map(float, keep[normal.label])) == sorted(map(float, normal.values)):
-            found.append(row["name"])
-    return found
+    def kept(ds: dict) -> dict:
+        return ds.get("options", {}).get("keep") or {}
+
+    wanted = sorted(map(float, normal.values))
+    return [name for name, ds in datasets_by_name().items() if normal.label and ds["name"] == normal.dataset
+            and list(kept(ds)) == [normal.label] and sorted(map(float, kept(ds)[normal.label])) == wanted]
 
 
 def use_checkpoint(name: str) -> None:
@@ -100,8 +71,8 @@ def use_checkpoint(name: str) -> None:
 def about_model(model, normal: Normal, categories: dict) -> None:
     """What the model has seen, against what is called normal here (and a one-class checkpoint
     trained on exactly this normal data, if the zoo has one)."""
-    trained, name, wanted = normal_of(model), model.info.name, said(normal, categories)
-    seen = said(trained, categories) if trained else f"all of {normal.dataset}"
+    trained, name, wanted = normal_of(model), model.info.name, normal.words(categories)
+    seen = trained.words(categories) if trained else f"all of {normal.dataset}"
     if trained is not None and analyses.normal_spec(trained) == analyses.normal_spec(normal):
         st.caption(f"**{name}** was trained on {seen} only: anything else is new to it.")
     elif normal.other:
@@ -128,39 +99,6 @@ def pick_score(model) -> tuple[str, int]:
     return kind, int(ref)
 
 
-# -- figures ---------------------------------------------------------------------------------------
-def histogram(ev, kind: str, marks: list[tuple[str, float, float]]) -> tuple[go.Figure, int]:
-    """Score histograms (percent of each group), the axis cut at the 99.5th percentile of all
-    scores (or the largest mark); the number of scores beyond the cut."""
-    lo, hi = float(ev.scores.min()), float(np.percentile(ev.scores, 99.5))
-    hi = max([hi] + [v for _, v, _ in marks])
-    size = (hi - lo) / 40 or 1.0
-    fig = go.Figure()
-    for name, scores, colour in (("normal", ev.normal_scores, "#1f77b4"), ("anomalies", ev.anomaly_scores, "#d62728")):
-        fig.add_trace(go.Histogram(x=scores, name=f"{name} ({len(scores)})", histnorm="percent", opacity=0.6,
-                                   marker_color=colour, xbins={"start": lo, "end": float(ev.scores.max()) + size,
-                                                               "size": size}))
-    for name, value, pct in marks:
-        fig.add_vline(x=value, line={"dash": "dash", "color": "#222", "width": 2},
-                      annotation={"text": f"{name}: {pct:.0f}th percentile", "textangle": -90,
-                                  "xanchor": "left", "yanchor": "top"})
-    fig.update_layout(barmode="overlay", height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      xaxis={"title": f"{kind} score (higher = more anomalous)", "range": [lo - size, hi + size]},
-                      yaxis={"title": "% of the group"}, legend={"orientation": "h", "y": 1.1})
-    return fig, int((ev.scores > hi + size).sum())
-
-
-def roc_figure(ev, kind: str) -> go.Figure:
-    fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance (AUROC 0.5)",
-                                line={"dash": "dot", "color": "#999"}),
-                     go.Scatter(x=ev.fpr, y=ev.tpr, mode="lines", name=f"{kind}: AUROC {ev.auroc:.3f}",
-                                line={"color": "#d62728", "width": 3})])
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.1},
-                      xaxis={"title": "false-positive rate (normal images flagged)", "range": [0, 1]},
-                      yaxis={"title": "true-positive rate (anomalies caught)", "range": [0, 1.02]})
-    return fig
-
-
 # -- your images -----------------------------------------------------------------------------------
 def score_uploads(model, result) -> list[tuple[str, float, float]]:
     """(name, score, percentile among normal test images) of each of the session's own images."""
@@ -183,14 +121,6 @@ def score_uploads(model, result) -> list[tuple[str, float, float]]:
 
 
 # -- the most anomalous images ---------------------------------------------------------------------
-def describe(ev, rows, normal: Normal, categories: dict) -> str:
-    """'#12 (7), #40 (2)': each image's row and its label (or the dataset it came from)."""
-    if normal.other:
-        return ", ".join(f"#{i} ({normal.other if ev.is_anomaly[i] else normal.dataset})" for i in rows)
-    values = ev.labels[normal.label]
-    return ", ".join(f"#{i} ({normal.label} {label_text(normal.label, [values[i]], categories)[0]})" for i in rows)
-
-
 def gallery(title: str, g, ev, normal: Normal, categories: dict, stem: str) -> None:
     st.markdown(f"**{title}**")
     if len(g.index) == 0:
@@ -203,7 +133,7 @@ def gallery(title: str, g, ev, normal: Normal, categories: dict, stem: str) -> N
     maps = heatmap(g.error_maps, vmax=top if top > 0 else None)
     for label, row in (("input", images), ("reconstruction", recons), ("squared error", maps)):
         widgets.image_row(label, render.png(row, px=widgets.TILE))
-    st.caption(f"Test images {describe(ev, g.index, normal, categories)}; scores {', '.join(f'{s:.3g}' for s in g.scores)}. "
+    st.caption(f"Test images {normal.rows_text(ev, g.index, categories)}; scores {', '.join(f'{s:.3g}' for s in g.scores)}. "
                f"Error maps share one scale: black = 0, brightest = {top:.3g} (the 99th percentile of these pixels' "
                "squared errors) or more.")
     sheet = render.png(torch.cat([images, recons, maps]), ncol=len(g.index), px=widgets.TILE)
@@ -230,9 +160,9 @@ def main() -> None:
     model = res.current_model()
     widgets.page_header("Anomaly", "Say what is normal; a score fitted on normal training images rates every "
                         "test image. A good score ranks the anomalies above the normal images.")
-    name, options = unkept(model)
+    whole = whole_dataset(model.info.dataset)
     res.dataset(model)  # built off the script thread; the unfiltered data below comes from its cache
-    data = load_dataset(name, **options)
+    data = load_dataset(whole["name"], **whole["options"])
     try:
         normal = pick_normal(model, data)
     except LatentlabError as exc:
@@ -244,23 +174,23 @@ def main() -> None:
     kwargs = {"ref": model.info.name, "normal": spec, "kind": kind, "max_reference": ref}
     result = tasks.result(lambda: analyses.read_anomaly(model, spec, kind, ref),
                           f"anomaly-{analyses.anomaly_key(model, spec, kind, ref)}", "latentlab.analyses:anomaly_evaluation",
-                          kwargs, f"Score the test images against {said(normal, data.categories)} ({kind})",
+                          kwargs, f"Score the test images against {normal.words(data.categories)} ({kind})",
                           ask=slow_note(model))
     if result is None:
         st.stop()
     ev = result.evaluation
-    st.subheader(f"Normal: {said(normal, data.categories)} · {kind} score")
+    st.subheader(f"Normal: {normal.words(data.categories)} · {kind} score")
     c1, c2, c3 = st.columns(3)
     c1.metric("AUROC", f"{ev.auroc:.3f}", help=TERMS["AUROC"])
     c2.metric("normal test images", int((~ev.is_anomaly).sum()))
     c3.metric("anomalous test images", int(ev.is_anomaly.sum()))
     marks = score_uploads(model, result)
     left, right = st.columns(2)
-    fig, beyond = histogram(ev, kind, marks)
+    fig, beyond = draw.score_histogram(ev, kind, marks)
     left.plotly_chart(fig, key="an_hist")
     left.caption("Each group's scores as a percentage of the group." + (
         f" {beyond} scores lie beyond the right edge (cut at the 99.5th percentile)." if beyond else ""))
-    right.plotly_chart(roc_figure(ev, kind), key="an_roc")
+    right.plotly_chart(draw.roc_figure(ev, kind), key="an_roc")
     right.caption(TERMS["ROC curve"])
     score_table(model, spec, ref, result)
     st.subheader("The most anomalous test images")

@@ -3,7 +3,6 @@ few-label probe curve of representation learning's linear evaluation protocol (K
 2014; Chen et al. 2020): one probe, the same for pixels, PCA and every model of the dataset."""
 
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,35 +11,27 @@ import streamlit as st
 
 from latentlab import LatentlabError, analyses
 from latentlab.analyses import PIXELS, ProbeRequest
-from latentlab.checkpoint import read_json
 from latentlab.datasets import load_dataset
 from latentlab.latent.labels import label_names
 from latentlab.metrics.probes import PROBES, probe_target
 from latentlab.ui import resources as res
 from latentlab.ui import sidebar, tasks, widgets
 from latentlab.ui.glossary import TERMS
-from latentlab.zoo import zoo_table
+from latentlab.zoo import datasets_by_name, whole_dataset, zoo_table
 
 COUNTS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)  # labelled images per class
 PROBE_HELP = {"logistic": TERMS["logistic probe"], "knn": TERMS["kNN probe"], "spreading": TERMS["label spreading"]}
 HIGHLIGHT = (10, 100)  # label counts the summary sentence reads off
 
 
-def base_dataset(model) -> dict:
-    """The model's dataset name and options without `keep`: the whole data every probe uses."""
-    ds = model.info.dataset
-    return {"name": ds["name"], "options": {k: v for k, v in ds.get("options", {}).items() if k != "keep"}}
-
-
 def candidates(dataset: dict) -> dict[str, dict]:
     """Zoo rows (by name) of the checkpoints trained on all of `dataset` (one-class ones describe
     part of it only)."""
-    out = {}
-    for row in sorted(zoo_table()[0], key=sidebar.rank):
-        ds = read_json(Path(row["path"]) / "config.json")["dataset"]
-        if ds["name"] == dataset["name"] and ds.get("options", {}) == dataset["options"]:
-            out[row["name"]] = row
-    return out
+    def all_of(ds: dict) -> bool:
+        return ds["name"] == dataset["name"] and ds.get("options", {}) == dataset["options"]
+
+    entries = datasets_by_name()
+    return {row["name"]: row for row in sorted(zoo_table()[0], key=sidebar.rank) if all_of(entries[row["name"]])}
 
 
 def pick(model, data, dataset: dict) -> tuple[str, ProbeRequest, list[str]]:
@@ -110,10 +101,11 @@ def figure(found: dict[str, dict], chance: float) -> go.Figure:
     fig.add_hline(y=chance, line={"dash": "dot", "color": "#999"},
                   annotation_text=f"always the most common class: {chance:.0%}")
     counts = sorted({int(n) for rec in found.values() for n in rec["curve"]})
-    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=True,
+    # The legend sits above the plot, under plotly's toolbar (which a long legend ran into on hover).
+    fig.update_layout(height=480, margin={"l": 10, "r": 10, "t": 70, "b": 10}, showlegend=True,
                       xaxis={"title": "labelled training images per class (log scale)", "type": "log",
                              "tickvals": counts},
-                      yaxis={"title": "test accuracy", "range": [0, 1.02]}, legend={"orientation": "h", "y": 1.08})
+                      yaxis={"title": "test accuracy", "range": [0, 1.02]}, legend={"orientation": "h", "yanchor": "bottom", "y": 1.02})
     return fig
 
 
@@ -140,7 +132,7 @@ def main() -> None:
     model = res.current_model()
     widgets.page_header("Features", "Train a simple classifier on the codes of a few labelled images and test it "
                         "on all test images: a good representation needs few labels.")
-    dataset = base_dataset(model)
+    dataset = whole_dataset(model.info.dataset)
     res.dataset(model)
     data = load_dataset(dataset["name"], **dataset["options"])
     label, request, reps = pick(model, data, dataset)

@@ -1,8 +1,6 @@
 """Restore: corrupt an image, then let several models restore it, by encode–decode (the
 denoising-autoencoder view, Vincent et al. 2008) and by latent optimisation (Bora et al. 2017)."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -10,7 +8,6 @@ import torch
 from PIL import Image
 
 from latentlab import LatentlabError, analyses, render
-from latentlab.checkpoint import read_json
 from latentlab.metrics.restoration import (
     add_gaussian_noise,
     add_salt_and_pepper,
@@ -24,7 +21,7 @@ from latentlab.render import scale_for
 from latentlab.ui import resources as res
 from latentlab.ui import state, tasks, widgets
 from latentlab.ui.glossary import TERMS
-from latentlab.zoo import zoo_table
+from latentlab.zoo import datasets_by_name, whole_dataset
 
 CORRUPTIONS = ("Gaussian noise", "salt and pepper", "rectangle", "painted mask")
 DEFAULT_FAMILIES = ("ae", "dae")  # a plain AE beside a denoising one
@@ -33,13 +30,9 @@ CANVAS = 280  # px of the painting canvas
 
 
 def same_data(model) -> list[str]:
-    """Zoo checkpoints of the sidebar model's dataset (same builder options, any `keep`): they
-    take the same images."""
-    def base(ds: dict) -> tuple:
-        return ds["name"], sorted((k, str(v)) for k, v in ds.get("options", {}).items() if k != "keep")
-
-    mine = base(model.info.dataset)
-    return [r["name"] for r in zoo_table()[0] if base(read_json(Path(r["path"]) / "config.json")["dataset"]) == mine]
+    """Zoo checkpoints of the sidebar model's whole dataset (any `keep`): they take the same images."""
+    mine = whole_dataset(model.info.dataset)
+    return [name for name, ds in datasets_by_name().items() if whole_dataset(ds) == mine]
 
 
 def pick_models(model) -> list:
