@@ -24,7 +24,7 @@ def pick_models(model) -> list:
     chosen = st.multiselect("Models", names, default=default, max_selections=4, key="models",
                             bind="query-params")
     if len(chosen) < 2:
-        st.warning(f"Pick two to four models to compare ({len(names)} are trained on {ds}).")
+        st.warning(f"Pick two to four models to compare ({len(names)} {'is' if len(names) == 1 else 'are'} trained on {ds}).")
         st.stop()
     try:
         return [res.load_model(n) for n in chosen]

@@ -58,27 +58,46 @@ def family_args(family: str, data: str) -> dict:
 
 
 def new_job() -> None:
-    data, items, options = data_choice()
+    data, _, _ = data_choice()
     families = list(jobs.families())
     family = st.selectbox("Family", families, index=families.index("vae") if "vae" in families else 0,
                           key="train_family")
-    args = family_args(family, data)
+    family_args(family, data)
     base = jobs.defaults(data if data in jobs.datasets() else "upload", family)
     c1, c2, c3 = st.columns(3)
-    latent = int(c1.number_input("Latent size", 1, 512, int(base["latent_dim"]), key="train_latent"))
+    c1.number_input("Latent size", 1, 512, int(base["latent_dim"]), key="train_latent")
     unit = c2.radio("Budget in", ("epochs", "minutes"), horizontal=True, key="train_unit")
-    amount = c3.number_input(unit.capitalize(), 1, 1000, int(base["epochs"]) if unit == "epochs" else 5,
-                             key="train_amount")
-    name = st.text_input("Name of the new checkpoint", key="train_name", placeholder="e.g. my_faces_vae")
-    budget = {"epochs": int(amount)} if unit == "epochs" else {"minutes": float(amount)}
-    request = jobs.Request(name.strip(), data, family, latent, args=args, **budget)
-    st.button("Start training", icon=":material/play_arrow:", key="train_submit", type="primary",
-              on_click=_submit, args=(request, items, options))
+    c3.number_input(unit.capitalize(), 1, 1000, int(base["epochs"]) if unit == "epochs" else 5, key="train_amount")
+    st.text_input("Name of the new checkpoint", key="train_name", placeholder="e.g. my_faces_vae")
+    st.button("Start training", icon=":material/play_arrow:", key="train_submit", type="primary", on_click=_submit)
     _outcome("train_submit")
 
 
-def _submit(request, items, options) -> None:
-    """Button callback: submit, and keep what happened for the rerun to show."""
+def form_request(s) -> tuple[jobs.Request, list, dict]:
+    """(request, uploaded (name, bytes) items, image options) from the form's widget values `s`
+    (session_state). Callbacks read the widgets here rather than take args bound when the button
+    was drawn: a name typed and clicked away from at once reaches the server with the click, after
+    that binding, so bound args would submit the form as it was before the typing."""
+    kind, items, options = s["train_kind"], [], {}
+    data = s.get("train_dataset")
+    if kind != DATA_KINDS[0]:
+        options = {"size": s["train_size"], "channels": 1 if s["train_colour"] == "greyscale" else 3}
+        data = "folder:" + (s.get("train_folder") or "") if kind == DATA_KINDS[2] else "upload"
+        items = [(f.name, f.getvalue()) for f in s.get("train_files") or []] if data == "upload" else []
+    family = s["train_family"]
+    args = {}
+    for arg in jobs.families()[family]:
+        value = s[f"train_arg_{family}_{arg.name}"]
+        args[arg.name] = arg.kind(value) if arg.kind in (bool, int, float) and not arg.choices else value
+    amount = s["train_amount"]
+    budget = {"epochs": int(amount)} if s["train_unit"] == "epochs" else {"minutes": float(amount)}
+    request = jobs.Request(s["train_name"].strip(), data, family, int(s["train_latent"]), args=args, **budget)
+    return request, items, options
+
+
+def _submit() -> None:
+    """Button callback: submit the form as it is now, and keep what happened for the rerun to show."""
+    request, items, options = form_request(st.session_state)
     try:
         job_id = jobs.submit(request, items, **options)
     except LatentlabError as exc:
@@ -100,17 +119,19 @@ def continue_form() -> None:
     names = zoo_names()  # the shipped zoo and the user's own checkpoints
     c1, c2, c3 = st.columns([2, 1, 2])
     source = c1.selectbox("Checkpoint", names, key="train_cont_src")
-    epochs = int(c2.number_input("More epochs", 1, 1000, 5, key="train_cont_epochs"))
-    name = c3.text_input("New name", key="train_cont_name", placeholder=f"{source}_more")
-    ref = source
-    st.button("Continue training", icon=":material/fast_forward:", key="train_continue",
-              on_click=_continue, args=(ref, epochs, name.strip() or f"{source}_more"))
+    c2.number_input("More epochs", 1, 1000, 5, key="train_cont_epochs")
+    c3.text_input("New name", key="train_cont_name", placeholder=f"{source}_more")
+    st.button("Continue training", icon=":material/fast_forward:", key="train_continue", on_click=_continue)
     _outcome("train_continue")
 
 
-def _continue(ref, epochs: int, name: str) -> None:
+def _continue() -> None:
+    """Button callback; reads the widgets now, for the reason given in form_request."""
+    s = st.session_state
+    source, epochs = s["train_cont_src"], int(s["train_cont_epochs"])
+    name = s["train_cont_name"].strip() or f"{source}_more"
     try:
-        job_id = jobs.continue_training(ref, epochs, name)
+        job_id = jobs.continue_training(source, epochs, name)
     except LatentlabError as exc:
         st.session_state["train_continue_outcome"] = ("error", str(exc))
     else:

@@ -39,7 +39,8 @@ def _zoo() -> list[tuple[str, str, str]]:
     out = []
     for name in zoo_names():
         config = json.loads((ZOO_DIR / name / "config.json").read_text())
-        out.append((name, config["dataset"]["name"], config["architecture"]))
+        family = config.get("family", config.get("architecture"))  # format 2 / format 1 checkpoints
+        out.append((name, config["dataset"]["name"], family))
     return out
 
 
@@ -343,6 +344,22 @@ def test_stale_or_garbage_link_parameters_fall_back_with_a_notice(params, expect
     assert_clean(at)
     assert image_with(at, "edited test #0")
     assert any(expect in t.value for t in at.toast), [t.value for t in at.toast]
+
+
+def test_a_link_to_a_datasets_first_checkpoint_reopens_it():
+    """A bound widget leaves its default out of the URL: choosing faces' first checkpoint gives a
+    link without `ckpt`, so the dataset must be in the link too (`?data=faces`), or the link would
+    open mnist's first checkpoint instead."""
+    rows = [(n, d) for n, d, _ in _zoo() if d == "faces"]
+    if not rows:
+        pytest.skip("no faces checkpoint in the zoo")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params["data"] = "faces"
+    at.run()
+    assert_clean(at)
+    shown = at.sidebar.selectbox(key="ckpt")
+    assert at.session_state["model_name"] == shown.options[0] == shown.value
+    assert at.session_state["model_name"] in dict(rows)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The sidebar: dataset -> checkpoint picker and the checkpoint's card.
 
-The checkpoint is bound to the URL (`?ckpt=faces_vae`), so a copied link opens the same model;
+The dataset and checkpoint are bound to the URL (`?data=faces&ckpt=faces_vae`), so a copied link
+opens the same model;
 an unknown name in a link falls back to the default with a notice. Entries that cannot be listed
 are named with their reason and are never the default.
 """
@@ -50,10 +51,12 @@ def model_picker() -> str | None:
     if linked and linked not in dataset_of:
         state.notice(f"The link's checkpoint {linked[:40]!r} is not in this zoo; showing the default.")
     elif linked and st.session_state.get("_linked_ckpt") != linked:
-        st.session_state["pick_dataset"] = dataset_of[linked]  # follow the link to its dataset
+        st.session_state["data"] = dataset_of[linked]  # follow the link to its dataset
     st.session_state["_linked_ckpt"] = linked
     datasets = sorted(set(dataset_of.values()), key=_dataset_key)
-    ds = st.sidebar.selectbox("Dataset", datasets, key="pick_dataset", persist_state="session")
+    # Both are bound to the URL: a bound widget leaves its default out of the URL, so a link to a
+    # dataset's first checkpoint (`?data=faces`, no `ckpt`) needs the dataset to reopen that model.
+    ds = st.sidebar.selectbox("Dataset", datasets, key="data", bind="query-params", persist_state="session")
     names = [r["name"] for r in sorted((r for r in rows if r["dataset"] == ds), key=rank)]
     # Plain names: a bound widget writes its displayed option into the URL (`?ckpt=mnist_vae`).
     name = st.sidebar.selectbox("Checkpoint", names, key="ckpt", bind="query-params")
