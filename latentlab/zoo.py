@@ -61,6 +61,18 @@ def zoo_table() -> tuple[list[dict], list[ZooProblem]]:
     return rows, problems
 
 
+def whole_dataset(ds: dict) -> dict:
+    """A config's `dataset` entry {"name", "options"} without `keep`: the whole data a one-class
+    checkpoint's part is drawn from (anomaly scores, probes and restorations use all of it)."""
+    return {"name": ds["name"], "options": {k: v for k, v in ds.get("options", {}).items() if k != "keep"}}
+
+
+def datasets_by_name() -> dict[str, dict]:
+    """Each usable zoo checkpoint's config `dataset` entry ({"name", "options"}), by name, in
+    zoo_table's order."""
+    return {r["name"]: checkpoint.read_json(Path(r["path"]) / "config.json")["dataset"] for r in zoo_table()[0]}
+
+
 @functools.lru_cache(maxsize=512)
 def _row(path: Path, stamp: tuple, name: str, root: str, data_dirs: str | None) -> dict:
     """A checked row; cached per file stamp (and data-folder setting), so the app's every rerun

@@ -189,3 +189,29 @@ def test_dataset_against_another():
     es = one_class.evaluation_set(one_class.Normal("faces", other="mnist", options=small))
     assert es.x.shape == (32, 3, 32, 32) and es.is_anomaly.sum() == 16
     assert not es.is_anomaly[:16].any() and len(es.x_normal_train) == 32
+
+
+# -- what is normal, in words and as choices ------------------------------------------------------
+def test_normal_in_words_uses_category_names():
+    glasses = one_class.Normal("faces", "glasses", (0,))
+    assert glasses.words({"glasses": ["no", "yes"]}) == "faces with glasses = no"
+    assert one_class.Normal("mnist", "digit", (1, 7)).words({}) == "mnist with digit = 1 or 7"
+    assert one_class.Normal("mnist", other="faces").words({}) == "all of mnist against faces"
+
+
+def test_value_groups_split_many_values_at_the_median_and_keep_few_apart():
+    from latentlab.latent.labels import value_groups
+
+    few = value_groups("digit", np.array([3, 1, 1, 2]), {})
+    assert few == {"1": (1,), "2": (2,), "3": (3,)}
+    many = value_groups("angle", np.linspace(0, 1, 51), {})
+    low, high = many.values()
+    assert set(low) | set(high) == set(np.linspace(0, 1, 51).tolist()) and max(low) < min(high)
+
+
+def test_rows_text_names_each_images_label_or_dataset():
+    from types import SimpleNamespace
+
+    ev = SimpleNamespace(is_anomaly=np.array([False, True]), labels={"digit": np.array([1, 7])})
+    assert one_class.Normal("mnist", "digit", (1,)).rows_text(ev, [0, 1], {}) == "#0 (digit 1), #1 (digit 7)"
+    assert one_class.Normal("mnist", other="faces").rows_text(ev, [1, 0], {}) == "#1 (faces), #0 (mnist)"

@@ -49,6 +49,16 @@ def label_text(name: str, values, categories: dict) -> list[str]:
     return [f"{v:g}" for v in np.asarray(values, dtype=float)]
 
 
+def value_groups(name: str, values, categories: dict, most: int = 10) -> dict[str, tuple]:
+    """Choices among a label's values `[N]`, text -> values: each value when there are at most
+    `most`, else the two halves at the median ("≤ 0.5", "> 0.5")."""
+    uniq = np.unique(np.asarray(values))
+    if len(uniq) <= most:
+        return {text: (v.item(),) for text, v in zip(label_text(name, uniq, categories), uniq)}
+    m = float(np.median(values))
+    return {f"≤ {m:.3g}": tuple(uniq[uniq <= m].tolist()), f"> {m:.3g}": tuple(uniq[uniq > m].tolist())}
+
+
 def contrasting_index(labels: dict, i: int = 0) -> int:
     """The first sample whose main label differs from sample i's (a more telling second endpoint)."""
     names = label_names(labels)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from latentlab import losses
 from latentlab.errors import ConfigError
+from latentlab.latent.labels import label_text
 from latentlab.metrics.anomaly import (
     auroc,
     latent_density_scores,
@@ -68,6 +69,20 @@ class Normal:
             return f"{self.dataset} (normal) against {self.other}"
         values = ", ".join(f"{v:g}" for v in self.values)
         return f"{self.dataset} with {self.label} ∈ {{{values}}}"
+
+    def words(self, categories: dict) -> str:
+        """In words, with category names: 'faces with glasses = no', 'all of mnist against faces'."""
+        if self.other:
+            return f"all of {self.dataset} against {self.other}"
+        return f"{self.dataset} with {self.label} = {' or '.join(label_text(self.label, self.values, categories))}"
+
+    def rows_text(self, evaluation, rows, categories: dict) -> str:
+        """'#12 (digit 7), #40 (digit 2)': test images of an `Evaluation` by row, each with its
+        label, or the dataset it came from when normal is a whole dataset."""
+        if self.other:
+            return ", ".join(f"#{i} ({self.other if evaluation.is_anomaly[i] else self.dataset})" for i in rows)
+        values = evaluation.labels[self.label]
+        return ", ".join(f"#{i} ({self.label} {label_text(self.label, [values[i]], categories)[0]})" for i in rows)
 
 
 def normal_of(model) -> Normal | None:

@@ -102,3 +102,38 @@ def add_marks(fig: go.Figure, xy: np.ndarray, names: list[str]) -> go.Figure:
                                      "line": {"width": 1, "color": "white"}},
                              hovertemplate="%{text}<extra></extra>"))
     return fig
+
+
+# -- anomaly scores --------------------------------------------------------------------------------
+def score_histogram(ev, kind: str, marks: list[tuple[str, float, float]]) -> tuple[go.Figure, int]:
+    """Score histograms of an `Evaluation` (percent of each group: normal, anomalies), the axis cut
+    at the 99.5th percentile of all scores (or the largest mark); marks are (name, score,
+    percentile) drawn as dashed lines. Returns the figure and the number of scores beyond the cut."""
+    lo, hi = float(ev.scores.min()), float(np.percentile(ev.scores, 99.5))
+    hi = max([hi] + [v for _, v, _ in marks])
+    size = (hi - lo) / 40 or 1.0
+    bins = {"start": lo, "end": float(ev.scores.max()) + size, "size": size}
+    fig = go.Figure()
+    for name, scores, colour in (("normal", ev.normal_scores, "#1f77b4"), ("anomalies", ev.anomaly_scores, "#d62728")):
+        fig.add_trace(go.Histogram(x=scores, name=f"{name} ({len(scores)})", histnorm="percent", opacity=0.6,
+                                   marker_color=colour, xbins=bins))
+    for name, value, pct in marks:
+        fig.add_vline(x=value, line={"dash": "dash", "color": "#222", "width": 2},
+                      annotation={"text": f"{name}: {pct:.0f}th percentile", "textangle": -90,
+                                  "xanchor": "left", "yanchor": "top"})
+    fig.update_layout(barmode="overlay", height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis={"title": f"{kind} score (higher = more anomalous)", "range": [lo - size, hi + size]},
+                      yaxis={"title": "% of the group"}, legend={"orientation": "h", "y": 1.1})
+    return fig, int((ev.scores > hi + size).sum())
+
+
+def roc_figure(ev, kind: str) -> go.Figure:
+    """An `Evaluation`'s ROC curve beside the chance diagonal."""
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance (AUROC 0.5)",
+                                line={"dash": "dot", "color": "#999"}),
+                     go.Scatter(x=ev.fpr, y=ev.tpr, mode="lines", name=f"{kind}: AUROC {ev.auroc:.3f}",
+                                line={"color": "#d62728", "width": 3})])
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.1},
+                      xaxis={"title": "false-positive rate (normal images flagged)", "range": [0, 1]},
+                      yaxis={"title": "true-positive rate (anomalies caught)", "range": [0, 1.02]})
+    return fig

@@ -51,4 +51,43 @@ TERMS: dict[str, str] = {
                      "how much their codes differ per dimension (Higgins et al. 2017).",
     "reconstruction error": "How far an image's reconstruction is from it (MSE). Unusually large error "
                             "marks an image unlike the training data.",
+    # Anomaly
+    "relative error": "Reconstruction error divided by the image's own size, ||x − x̂|| / ||x|| (Zong et al. "
+                      "2018): an image with little ink is not called normal just for having few pixels to miss.",
+    "latent density": "How unlikely an image's code is under a Gaussian fitted to the codes of the normal "
+                      "training images (its negative log density): codes far from the normal ones score high.",
+    "combined score": "Relative error plus latent density, each first standardised on the normal training "
+                      "images (mean 0, spread 1), so the two kinds of evidence count alike.",
+    "AUROC": "Area under the ROC curve: the chance that a random anomaly scores above a random normal image. "
+             "1 = every anomaly above every normal image, 0.5 = a coin toss.",
+    "ROC curve": "For every threshold on the score, the share of anomalies caught (true-positive rate) "
+                 "against the share of normal images wrongly flagged (false-positive rate).",
+    "percentile (anomaly score)": "The share of normal test images whose score is at or below an image's: "
+                                  "99 means it looks more anomalous than 99% of normal images.",
+    # Restore
+    "SSIM": "Structural similarity of two images (Wang et al. 2004), from 1 (identical) down: compares "
+            "local brightness, contrast and structure, closer to what a person notices than PSNR.",
+    "encode–decode restoration": "The corrupted image passed through the model once, decode(encode(x)): the "
+                                 "decoder can only draw images like its training data (the denoising-AE view).",
+    "latent optimisation": "Searching the code whose decoding best matches the pixels that are still "
+                           "visible (with a small pull towards 0), starting from the encoder's guess: "
+                           "hidden pixels do not mislead it (Bora et al. 2017; Yeh et al. 2017).",
+    # Generate
+    "conditional Gaussian": "A Gaussian fitted to the codes of the training images with the requested labels; "
+                            "its samples, decoded by the unchanged decoder, are new images of that kind "
+                            "(after Engel et al. 2018).",
+    "temperature": "Scales how far samples stray from the centre of their Gaussian: below 1 more typical, "
+                   "above 1 more varied (and more often broken).",
+    "code density": "A Gaussian mixture fitted to the training codes (Ghosh et al. 2020): samples land where "
+                    "the decoder has seen codes, also for models whose prior samples are poor or absent.",
+    "agreement rate": "The share of generated images that the data classifier, trained on real images only, "
+                      "reads as the requested label.",
+    # Features
+    "few-label probe": "A simple classifier trained on a few labelled images' codes and tested on every test "
+                       "image: how much the unsupervised code helps when labels are scarce.",
+    "logistic probe": "Logistic regression on standardised features: the linear probe of representation learning.",
+    "kNN probe": "Each test image takes the majority label of its 5 nearest labelled images (fewer when there "
+                 "are fewer labels per class).",
+    "label spreading": "Labels flow along a graph of each image's 10 nearest neighbours among all training "
+                       "images, labelled or not (Zhou et al. 2004): clustered codes spread labels well.",
 }

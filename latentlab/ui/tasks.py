@@ -105,6 +105,26 @@ def wait_for(key: str, target: str, kwargs: dict, label: str) -> bool:
     return False
 
 
+def result(read, key: str, target: str, kwargs: dict, label: str, ask: str = ""):
+    """What `read()` finds in the on-disk cache, else None while the task that writes it runs
+    (started once, shown as by `wait_for`; the caller stops or draws the rest of the page). With
+    `ask` (why the work is long), the task starts only when the user presses a button saying
+    `label`. A task that finished without leaving its result (the cache moved since) runs again."""
+    found = read()
+    if found is not None:
+        return found
+    if ask and state(key) is None:
+        st.info(ask, icon=":material/hourglass_top:")
+        if not st.button(label, key=f"start_{key}", icon=":material/play_arrow:"):
+            return None
+    if wait_for(key, target, kwargs, label):
+        found = read()
+        if found is None:
+            forget(key)
+            st.rerun()
+    return found
+
+
 @st.fragment(run_every=0.5)
 def _show(key: str, label: str) -> None:
     with _LOCK:
