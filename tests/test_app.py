@@ -259,6 +259,23 @@ def test_upload_reconstructs_a_valid_image_and_rejects_a_broken_one():
     assert image_with(at, "edited blob.png")
 
 
+def test_uploads_stay_when_you_leave_the_page_and_come_back_until_removed():
+    name, dataset = checkpoint_of("ae")
+    at = open_app(name, dataset, "upload")
+    at.file_uploader(key="upload_files_0").set_value([("blob.png", png_bytes(), "image/png")]).run()
+    assert image_with(at, "reconstruction")
+    at.switch_page("pages/explore.py").run()
+    assert_clean(at)
+    at.switch_page("pages/upload.py").run()
+    assert_clean(at)
+    assert any(t.value.startswith("blob.png · reconstruction MSE") for t in at.text)
+    assert image_with(at, "reconstruction")
+    at.button(key="upload_rm_blob.png").click().run()
+    assert_clean(at)
+    assert not any(t.value.startswith("blob.png") for t in at.text)
+    assert any("Drop one or more" in i.value for i in at.info)
+
+
 def test_compare_needs_two_models():
     name, dataset = checkpoint_of("pca")
     others = [n for n, d, _ in _zoo() if d == dataset and n != name]
