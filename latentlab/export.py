@@ -15,7 +15,10 @@ file can wait for an export in progress instead of failing.
 from __future__ import annotations
 
 import copy
+import os
 import re
+import subprocess
+import sys
 import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -125,8 +128,43 @@ def start_export(model: LatentModel) -> Future:
     digest = model.info.hash
     with _LOCK:
         if digest not in _JOBS:
-            _JOBS[digest] = _POOL.submit(decoder_onnx, model)
+            _JOBS[digest] = _POOL.submit(_export_in_child, model)
         return _JOBS[digest]
+
+
+def _export_in_child(model: LatentModel) -> Path:
+    """Export a checkpoint loaded from disk in a child process. torch.onnx's tracing keeps
+    process-global state (torch.fx's current node meta) that other threads' torch calls touch:
+    run beside a page's script thread it failed with KeyError: 'custom' on a cold cache. A model
+    without a folder (built in memory) is exported in this thread."""
+    path = cache_path(model.info.hash)
+    folder = getattr(model.info, "path", None)
+    if path.exists() or folder is None:
+        return decoder_onnx(model)
+    done = subprocess.run([sys.executable, "-m", "latentlab.export", str(folder), model.info.hash],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=900)
+    if done.returncode != 0 or not path.exists():
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ExportError(f"cannot export the decoder of {model.info.name}: {last}")
+    return path
+
+
+def _main(argv: list[str]) -> int:
+    """`python -m latentlab.export <checkpoint folder> <content hash>`: the child of `start_export`."""
+    from latentlab import checkpoint
+
+    model = checkpoint.load(Path(argv[0]))
+    if model.info.hash != argv[1]:
+        print(f"latentlab: the checkpoint changed while exporting (hash {model.info.hash}, not {argv[1]})",
+              file=sys.stderr)
+        return 2
+    try:
+        decoder_onnx(model)
+    except LatentlabError as exc:
+        print(f"latentlab: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
 
 
 def ready(digest: str) -> bool:
@@ -150,3 +188,7 @@ def find_export(digest: str) -> Future | None:
         done.set_result(path)
         return done
     return None
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
