@@ -41,7 +41,7 @@ else:
     # fetched from fonts.gstatic.com on every visit (nothing may leave the machine at run time).
     st.set_page_config(page_title="latentlab", page_icon="🧭", layout="wide")
     page = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=i == 0)
-                          for i, p in enumerate(PAGES)])
+                          for i, p in enumerate(PAGES)], expanded=True)  # all 14 pages listed, no "View more"
     st.sidebar.markdown("### Model")
     name = sidebar.model_picker()
     try:

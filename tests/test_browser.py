@@ -345,7 +345,7 @@ def test_interpolate_strip_follows_endpoints_steps_and_method(page, server):
     page.get_by_text("slerp", exact=True).click()
     expect(page.get_by_text(re.compile(rf"^slerp {path}, 10 frames$"))).to_be_visible()
     assert wait_src_change(page, path, src2) != src2
-    expect(page.get_by_role("heading", name="Path quality")).to_be_visible()
+    expect(page.get_by_role("heading", name="Does the path stay on the data?")).to_be_visible()
     assert_no_error(page)
 
 
