@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from latentlab import LatentlabError, render
+from latentlab import render
 from latentlab.latent import direction_sweep, path
 from latentlab.latent.labels import colour_names, contrasting_index, is_categorical, label_text
 from latentlab.ui import draw, sidebar, widgets
@@ -26,11 +26,7 @@ def pick_models(model) -> list:
     if len(chosen) < 2:
         st.warning(f"Pick two to four models to compare ({len(names)} {'is' if len(names) == 1 else 'are'} trained on {ds}).")
         st.stop()
-    try:
-        return [res.load_model(n) for n in chosen]
-    except LatentlabError as exc:
-        st.error(str(exc))
-        st.stop()
+    return res.load_models(chosen)
 
 
 def metrics(models) -> None:

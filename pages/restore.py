@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from latentlab import LatentlabError, analyses, render
+from latentlab import analyses, render
 from latentlab.metrics.restoration import (
     add_gaussian_noise,
     add_salt_and_pepper,
@@ -44,11 +44,7 @@ def pick_models(model) -> list:
     if not chosen:
         st.warning("Pick one to four models.")
         st.stop()
-    try:
-        return [res.load_model(n) for n in chosen]
-    except LatentlabError as exc:
-        st.error(str(exc))
-        st.stop()
+    return res.load_models(chosen)
 
 
 def take_upload(model) -> None:

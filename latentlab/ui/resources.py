@@ -49,6 +49,15 @@ def load_model(name: str) -> LatentModel:
     return _load(name, _stamp(name))
 
 
+def load_models(names: list[str]) -> list[LatentModel]:
+    """Several checkpoints a page compares; stops the page with the first one's error if any cannot load."""
+    try:
+        return [load_model(n) for n in names]
+    except LatentlabError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
 def current_model() -> LatentModel:
     """The checkpoint chosen in the sidebar; stops the page with a message if it cannot load."""
     runtime.run_through_app()
