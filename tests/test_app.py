@@ -431,7 +431,14 @@ def test_a_split_not_yet_encoded_is_encoded_in_the_background(tmp_path, monkeypa
     shows progress (or is already done), never blocks, and draws the map once the task is done."""
     import time
 
+    import streamlit as st
+
     monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path))
+    from latentlab.ui import tasks
+
+    # earlier tests' pages (Anomaly, Features) may have encoded this split in this process already
+    st.cache_resource.clear()
+    monkeypatch.setattr(tasks, "_TASKS", {})
     name, dataset = checkpoint_of("pca")
     at = open_app(name, dataset, "explore", split="train")
     assert at.get("progress") and any(b.label == "Cancel" for b in at.button), "progress and Cancel"

@@ -232,7 +232,11 @@ def test_generate_samples_the_prior_of_a_vae_and_a_face_request():
     at = until_done(open_app("faces_vae", "faces", "generate", gen_n="8", gen_k="5"))
     assert image_with(at, "glasses = yes: 8 samples") and image_with(at, "8 samples of the normal prior")
     assert image_with(at, "8 samples, 5 components")
-    assert any("No data classifier ships for faces" in c.value for c in at.caption)
+    # faces ships a data classifier (trained on real faces only): it reads the requested glasses
+    shown = {m.label: m.value for m in at.metric}
+    assert "agreement: glasses" in shown, shown
+    assert 0.0 <= float(shown["agreement: glasses"].rstrip("%")) <= 100.0
+    assert any("reads as requested" in c.value for c in at.caption)
     at.selectbox(key="gen_smiling").set_value("1").run()
     assert_clean(at)
     assert image_with(at, "glasses = yes, smiling = 1: 8 samples")
