@@ -8,6 +8,7 @@ baseweb `[role=slider]`), images are `stImage` blocks whose caption is their tex
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -91,6 +92,25 @@ class Server:
 
 
 # -- the browser ------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def serving(log_dir: Path, name: str, cache_dir: Path | None = None, timeout: float = 60):
+    """A started Server for a module fixture: fails the test with the server's stderr if it never
+    answers, and is stopped afterwards."""
+    import pytest
+
+    srv = Server(log_dir, name, cache_dir=cache_dir)
+    try:
+        srv.wait_healthy(timeout=timeout)
+    except RuntimeError as exc:
+        srv.stop()
+        pytest.fail(str(exc))
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 def launch(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
 

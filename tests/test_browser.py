@@ -25,12 +25,12 @@ from browser_helpers import (
     ROOT,
     SLIDER_INPUT,
     VIEWPORT,
-    Server,
     image,
     launch,
     loaded_src,
     pick_model,
     pixels,
+    serving,
     wait_idle,
     wait_src,
     wait_src_change,
@@ -68,14 +68,8 @@ def server(tmp_path_factory):
         _need(f"{CHROMIUM} not found: apt-get install chromium")
     if sync_playwright is None:
         _need("the playwright package is not installed (pip install -r requirements-dev.txt)")
-    srv = Server(ARTIFACTS / "logs", "streamlit-tests", cache_dir=tmp_path_factory.mktemp("latentlab-cache"))
-    try:
-        srv.wait_healthy(timeout=60)
-    except RuntimeError as exc:
-        srv.stop()
-        pytest.fail(str(exc))
-    yield srv
-    srv.stop()
+    with serving(ARTIFACTS / "logs", "streamlit-tests", tmp_path_factory.mktemp("latentlab-cache")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

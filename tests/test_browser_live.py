@@ -247,18 +247,12 @@ def check_selection(page, name: str, xy: np.ndarray, rows: np.ndarray, shape: st
 # -- the app's pages ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
-    from browser_helpers import Server
+    from browser_helpers import serving
 
     if not CHROMIUM.exists():
         _need(f"{CHROMIUM} not found: apt-get install chromium")
-    srv = Server(LOGS, "streamlit-live-app", cache_dir=tmp_path_factory.mktemp("live-app-cache"))
-    try:
-        srv.wait_healthy(timeout=120)
-    except RuntimeError as exc:
-        srv.stop()
-        pytest.fail(str(exc))
-    yield srv
-    srv.stop()
+    with serving(LOGS, "streamlit-live-app", tmp_path_factory.mktemp("live-app-cache"), timeout=120) as srv:
+        yield srv
 
 
 def page_component(page) -> str:

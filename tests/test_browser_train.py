@@ -21,7 +21,7 @@ import time
 import zipfile
 
 import pytest
-from browser_helpers import CHROMIUM, EDITED, ROOT, Server, launch, loaded_src, wait_idle
+from browser_helpers import CHROMIUM, EDITED, ROOT, launch, loaded_src, serving, wait_idle
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.browser
@@ -83,14 +83,8 @@ def server(home):
         _need(f"{CHROMIUM} not found: apt-get install chromium")
     if sync_playwright is None:
         _need("the playwright package is not installed (pip install -r requirements-dev.txt)")
-    srv = Server(ARTIFACTS / "logs", "streamlit-train", cache_dir=home / "cache")
-    try:
-        srv.wait_healthy(timeout=60)
-    except RuntimeError as exc:
-        srv.stop()
-        pytest.fail(str(exc))
-    yield srv
-    srv.stop()
+    with serving(ARTIFACTS / "logs", "streamlit-train", home / "cache") as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
