@@ -153,6 +153,20 @@ def loaded_src(page, caption: str, timeout: float = 30_000) -> str:
     return wait_src_change(page, caption, None, timeout)
 
 
+def settled_src(page, caption: str, quiet_ms: int = 1500, timeout: float = 90) -> str:
+    """The src of the image captioned `caption` once it has stopped changing for `quiet_ms` with no
+    run in progress: under load, a slider's later key presses rerun after the first new image."""
+    src, t0 = loaded_src(page, caption), time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        page.wait_for_timeout(quiet_ms)
+        wait_idle(page)
+        now = loaded_src(page, caption)
+        if now == src:
+            return src
+        src = now
+    raise AssertionError(f"the image {caption!r} kept changing for {timeout:.0f} s")
+
+
 def pixels(png: bytes):
     """PNG bytes (e.g. an element screenshot) -> float array [H, W, 3]."""
     import numpy as np

@@ -31,6 +31,7 @@ from browser_helpers import (
     pick_model,
     pixels,
     serving,
+    settled_src,
     wait_idle,
     wait_src,
     wait_src_change,
@@ -232,8 +233,8 @@ def test_a_copied_link_reopens_the_same_edit_in_a_fresh_browser(page, server, br
         slider.press("PageDown")
     wait_src_change(page, EDITED, src0)
     page.wait_for_function("() => /[?&]z\\d+=/.test(location.search)")  # the slider reached the URL
-    wait_idle(page)
-    src1, link = loaded_src(page, EDITED), page.url
+    src1 = settled_src(page, EDITED)  # all three key presses' reruns are done
+    link = page.url
     edited = page.request.get(src1).body()  # now: a session's media files go when it reruns
     other = browser.new_context(viewport=VIEWPORT)
     try:
