@@ -222,3 +222,20 @@ def test_a_minutes_budget_is_planned_once_into_epochs(home):
     plan = store.read_json(folder / "plan.json")
     assert 1 <= epochs < 1000 and epochs * plan["epoch_seconds"] <= 30 and deadline > time.time()
     assert plan_budget(folder, store.read_json(folder / "config.json"), cfg, data) == (epochs, deadline)
+
+
+def test_a_job_killed_just_after_publishing_completes_on_rerun_without_retraining(home):
+    """Killed between the rename that published the checkpoint and the status saying so: a rerun
+    finds its own checkpoint (the status names the publish target first) instead of retraining
+    and failing on 'already exists'."""
+    from latentlab.jobs import worker
+
+    job_id = jobs.submit_config(tiny_cfg("published"), jobs.checkpoint_root())
+    assert wait(job_id).state == "completed"
+    folder, target = store.job_dir(job_id), jobs.checkpoint_root() / "published"
+    stamp = (target / "model.safetensors").stat().st_mtime_ns
+    store.set_status(folder, state=store.RUNNING, phase="publishing", checkpoint=None)  # as the kill left it
+    assert store.status(folder)["publishing"] == str(target)
+    assert worker.run_job(folder) == store.COMPLETED
+    assert store.status(folder)["checkpoint"] == str(target)
+    assert (target / "model.safetensors").stat().st_mtime_ns == stamp  # not retrained, not replaced

@@ -80,6 +80,11 @@ def _run(folder: Path, flag: _CancelFlag, listener) -> tuple[str, str]:
     job = store.read_json(folder / "config.json")
     cfg = TrainConfig.from_dict(job["train"])
     staged = folder / "out" / cfg.name
+    published = store.status(folder).get("publishing")
+    if published and not staged.exists() and (Path(published) / "model.safetensors").exists():
+        # killed after the rename that published it, before the status said so: it is done
+        store.set_status(folder, checkpoint=published)
+        return store.COMPLETED, f"checkpoint {Path(published).name} written to {Path(published).parent}"
     if not (staged / "model.safetensors").exists():  # not trained yet (or killed before saving)
         status, message = _train(folder, job, cfg, flag, listener)
         if status != store.COMPLETED:
@@ -90,6 +95,7 @@ def _run(folder: Path, flag: _CancelFlag, listener) -> tuple[str, str]:
     precompute(staged)
     if flag.check_file():
         raise Cancelled("cancelled")
+    store.set_status(folder, publishing=str(Path(job["publish_to"]) / staged.name))
     target = publish(staged, Path(job["publish_to"]), replace=job.get("replace", False))
     store.set_status(folder, checkpoint=str(target))
     return store.COMPLETED, f"checkpoint {target.name} written to {target.parent}"
