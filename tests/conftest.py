@@ -15,7 +15,12 @@ os.environ["LATENTLAB_HOME"] = tempfile.mkdtemp(prefix="latentlab-test-home-")
 
 @pytest.fixture
 def tiny_data() -> Dataset:
-    """64 train / 16 test blob images `[N, 1, 16, 16]` in [0, 1], with a label."""
+    return blob_dataset()
+
+
+def blob_dataset() -> Dataset:
+    """64 train / 16 test blob images `[N, 1, 16, 16]` in [0, 1], with a label (also used by
+    tests/kill_driver.py, which runs as a script beside this file)."""
     g = torch.Generator().manual_seed(0)
     yy, xx = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
     centres = torch.rand(80, 2, generator=g) * 10 + 3

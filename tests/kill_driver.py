@@ -42,13 +42,9 @@ NAME = "tiny_ae"
 
 
 def tiny_data() -> Dataset:
-    """64 train / 16 test blob images `[N, 1, 16, 16]` (as tests/conftest.py's fixture)."""
-    g = torch.Generator().manual_seed(0)
-    yy, xx = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
-    centres = torch.rand(80, 2, generator=g) * 10 + 3
-    d2 = (xx - centres[:, 0, None, None]) ** 2 + (yy - centres[:, 1, None, None]) ** 2
-    x = torch.exp(-d2 / 8).unsqueeze(1)
-    return Dataset("tiny", x[:64], x[64:])
+    from conftest import blob_dataset  # tests/ is this script's folder, so on sys.path
+
+    return blob_dataset()
 
 
 def config(seed: int, epochs: int) -> TrainConfig:
