@@ -93,6 +93,15 @@ class Server:
 
 # -- the browser ------------------------------------------------------------------------------------
 
+def need(reason: str) -> None:
+    """A browser test cannot run here: skip it, but fail under CI=true (browser tests must run there)."""
+    import pytest
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: browser tests must run)")
+    pytest.skip(reason)
+
+
 @contextlib.contextmanager
 def serving(log_dir: Path, name: str, cache_dir: Path | None = None, timeout: float = 60):
     """A started Server for a module fixture: fails the test with the server's stderr if it never

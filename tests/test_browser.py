@@ -14,7 +14,6 @@ picks (the first dataset's first model) and a temporary latent cache.
 from __future__ import annotations
 
 import functools
-import os
 import re
 
 import numpy as np
@@ -28,6 +27,7 @@ from browser_helpers import (
     image,
     launch,
     loaded_src,
+    need,
     pick_model,
     pixels,
     serving,
@@ -48,10 +48,6 @@ SLOW = 60_000  # first use of a checkpoint: dataset build and encoding of its sp
 WAIT = 30_000
 
 
-def _need(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: browser tests must run)")
-    pytest.skip(reason)
 
 
 try:
@@ -66,9 +62,9 @@ except ImportError:  # pragma: no cover - the fixture below reports it
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not CHROMIUM.exists():
-        _need(f"{CHROMIUM} not found: apt-get install chromium")
+        need(f"{CHROMIUM} not found: apt-get install chromium")
     if sync_playwright is None:
-        _need("the playwright package is not installed (pip install -r requirements-dev.txt)")
+        need("the playwright package is not installed (pip install -r requirements-dev.txt)")
     with serving(ARTIFACTS / "logs", "streamlit-tests", tmp_path_factory.mktemp("latentlab-cache")) as srv:
         yield srv
 

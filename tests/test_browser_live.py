@@ -16,12 +16,11 @@ Screenshots of each test's last state go to artifacts/screenshots/live_<test>.pn
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 
 import numpy as np
 import pytest
-from browser_helpers import CHROMIUM, ROOT, VIEWPORT, launch, loaded_src, wait_idle, wait_src_change
+from browser_helpers import CHROMIUM, ROOT, VIEWPORT, launch, loaded_src, need, wait_idle, wait_src_change
 from live_helpers import (
     ScriptServer,
     drag,
@@ -46,10 +45,6 @@ LOGS = ROOT / "artifacts" / "logs"
 MODEL = "faces_vae"
 
 
-def _need(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: browser tests must run)")
-    pytest.skip(reason)
 
 
 try:
@@ -60,12 +55,12 @@ except ImportError:  # pragma: no cover - reported by the fixture
 
 def _serve(tmp_path_factory, name: str, env=None):
     if not CHROMIUM.exists():
-        _need(f"{CHROMIUM} not found: apt-get install chromium")
+        need(f"{CHROMIUM} not found: apt-get install chromium")
     if sync_playwright is None:
-        _need("the playwright package is not installed (pip install -r requirements-dev.txt)")
+        need("the playwright package is not installed (pip install -r requirements-dev.txt)")
     for kind in ("live", "scatter"):
         if assets.missing(kind):
-            _need(assets.missing(kind))
+            need(assets.missing(kind))
     srv = ScriptServer(LOGS, name, cache_dir=tmp_path_factory.mktemp(name), env=env)
     try:
         srv.wait_healthy(timeout=120)
@@ -85,7 +80,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if sync_playwright is None:
-        _need("the playwright package is not installed")
+        need("the playwright package is not installed")
     with sync_playwright() as p:
         b = launch(p)
         yield b
@@ -250,7 +245,7 @@ def app_server(tmp_path_factory):
     from browser_helpers import serving
 
     if not CHROMIUM.exists():
-        _need(f"{CHROMIUM} not found: apt-get install chromium")
+        need(f"{CHROMIUM} not found: apt-get install chromium")
     with serving(LOGS, "streamlit-live-app", tmp_path_factory.mktemp("live-app-cache"), timeout=120) as srv:
         yield srv
 

@@ -21,7 +21,7 @@ import time
 import zipfile
 
 import pytest
-from browser_helpers import CHROMIUM, EDITED, ROOT, launch, loaded_src, serving, wait_idle
+from browser_helpers import CHROMIUM, EDITED, ROOT, launch, loaded_src, need, serving, wait_idle
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.browser
@@ -43,10 +43,6 @@ except ImportError:  # pragma: no cover - the fixture below reports it
     sync_playwright = None
 
 
-def _need(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: browser tests must run)")
-    pytest.skip(reason)
 
 
 def shapes_zip(path, n: int = N_IMAGES, seed: int = 0) -> str:
@@ -80,9 +76,9 @@ def home(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(home):
     if not CHROMIUM.exists():
-        _need(f"{CHROMIUM} not found: apt-get install chromium")
+        need(f"{CHROMIUM} not found: apt-get install chromium")
     if sync_playwright is None:
-        _need("the playwright package is not installed (pip install -r requirements-dev.txt)")
+        need("the playwright package is not installed (pip install -r requirements-dev.txt)")
     with serving(ARTIFACTS / "logs", "streamlit-train", home / "cache") as srv:
         yield srv
 
